@@ -1,0 +1,1 @@
+"""Rolling backtest, model comparison, renewal forecast and the promotion gate."""

@@ -1,0 +1,235 @@
+"""Open a data source (a folder of parquet/CSV files or a DuckDB database) as DuckDB views.
+
+Every table of the contract that is present gets two relations on one DuckDB connection:
+
+- `raw_<table>`: the file as it is (CSV read as text, so nothing fails while reading);
+- `<table>`: the canonical view: contract columns cast to their logical types with TRY_CAST
+  (a value that cannot be parsed becomes NULL here, and `features.validate` reports it from the
+  raw relation), vocabularies lower-cased, defaults filled for absent optional columns, and every
+  extra column of `accounts` passed through as text for static attributes.
+
+Nothing is loaded into memory: the feature pipeline runs Ibis expressions on these views, so the
+same code works on a 100M-row usage table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pandas as pd
+
+from features.contract import TABLES, ColumnSpec, TableSpec
+from retain.errors import RetainError
+
+if TYPE_CHECKING:
+    import ibis
+
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(float(value))
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _canonical_expression(spec: ColumnSpec, present: bool) -> str:
+    sql_type = _SQL_TYPES[spec.type]
+    if not present:
+        return f"CAST({_literal(spec.default)} AS {sql_type}) AS {_quote(spec.name)}"
+    column = _quote(spec.name)
+    if spec.type == "string":
+        expression = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
+        if spec.allowed is not None:
+            expression = f"LOWER({expression})"
+    elif spec.type == "bool":
+        # Accept the spellings exports use: true/false, yes/no, 1/0.
+        text = f"LOWER(TRIM(CAST({column} AS VARCHAR)))"
+        expression = (
+            f"CASE WHEN {text} IN ('true','t','yes','y','1','1.0') THEN TRUE "
+            f"WHEN {text} IN ('false','f','no','n','0','0.0') THEN FALSE ELSE NULL END"
+        )
+    elif spec.type == "timestamp":
+        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS TIMESTAMP)"
+    else:
+        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS {sql_type})"
+    if spec.default is not None:
+        expression = f"COALESCE({expression}, {_literal(spec.default)})"
+    return f"CAST({expression} AS {sql_type}) AS {_quote(spec.name)}"
+
+
+@dataclass
+class DataSource:
+    """The tables of one data source, as DuckDB relations on `connection`."""
+
+    connection: duckdb.DuckDBPyConnection
+    location: str
+    raw_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    data_end_override: pd.Timestamp | None = None
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, data_end: str | None = None) -> DataSource:
+        """Open a folder of `<table>.parquet`/`<table>.csv` files or a `.duckdb` database."""
+        path = Path(path)
+        if not path.exists():
+            raise RetainError(f"Data source {path} does not exist.")
+        connection = duckdb.connect()
+        connection.execute("SET TimeZone = 'UTC'")
+        source = cls(connection=connection, location=str(path))
+        if path.is_dir():
+            for name in TABLES:
+                parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
+                if parquet.exists():
+                    relation = f"read_parquet({_literal(str(parquet))})"
+                elif csv.exists():
+                    relation = (
+                        f"read_csv({_literal(str(csv))}, all_varchar = true, header = true)"
+                    )
+                else:
+                    continue
+                source._register_raw(name, f"SELECT * FROM {relation}")
+        else:
+            try:
+                connection.execute(f"ATTACH {_literal(str(path))} AS src (READ_ONLY)")
+            except duckdb.Error as error:
+                raise RetainError(f"Cannot open {path} as a DuckDB database: {error}") from error
+            present = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'"
+                ).fetchall()
+            }
+            for name in TABLES:
+                if name in present:
+                    source._register_raw(name, f"SELECT * FROM src.main.{_quote(name)}")
+        source._finish(data_end)
+        return source
+
+    @classmethod
+    def from_frames(
+        cls, frames: dict[str, pd.DataFrame], *, data_end: str | None = None
+    ) -> DataSource:
+        """A source over in-memory frames (tests, importers). Frames are not modified."""
+        connection = duckdb.connect()
+        connection.execute("SET TimeZone = 'UTC'")
+        source = cls(connection=connection, location="<memory>")
+        for name, frame in frames.items():
+            if name not in TABLES:
+                continue
+            connection.register(f"_frame_{name}", frame)
+            source._register_raw(name, f"SELECT * FROM _frame_{name}")
+        source._finish(data_end)
+        return source
+
+    def _register_raw(self, name: str, select_sql: str) -> None:
+        try:
+            self.connection.execute(f"CREATE OR REPLACE VIEW raw_{name} AS {select_sql}")
+            columns = self.connection.execute(f"SELECT * FROM raw_{name} LIMIT 0").description
+        except duckdb.Error as error:
+            raise RetainError(f"Cannot read table {name!r} from {self.location}: {error}") from error
+        self.raw_columns[name] = tuple(column[0] for column in columns)
+
+    def _finish(self, data_end: str | None) -> None:
+        for name in self.raw_columns:
+            self._register_canonical(TABLES[name])
+        if data_end is not None:
+            self.data_end_override = pd.Timestamp(data_end)
+
+    def _register_canonical(self, spec: TableSpec) -> None:
+        present = set(self.raw_columns[spec.name])
+        if not set(spec.required_columns) <= present:
+            return  # validation reports the missing columns; no canonical view without them
+        expressions = [_canonical_expression(c, c.name in present) for c in spec.columns]
+        if spec.name == "accounts":
+            known = {c.name for c in spec.columns}
+            expressions += [
+                f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}"
+                for c in self.raw_columns[spec.name]
+                if c not in known
+            ]
+        self.connection.execute(
+            f"CREATE OR REPLACE VIEW {spec.name} AS SELECT {', '.join(expressions)} "
+            f"FROM raw_{spec.name}"
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Contract tables present with all their required columns (canonical views exist)."""
+        return tuple(
+            name
+            for name in self.raw_columns
+            if set(TABLES[name].required_columns) <= set(self.raw_columns[name])
+        )
+
+    def has(self, name: str) -> bool:
+        return name in self.tables
+
+    def extra_account_columns(self) -> tuple[str, ...]:
+        known = {c.name for c in TABLES["accounts"].columns}
+        return tuple(c for c in self.raw_columns.get("accounts", ()) if c not in known)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        return self.connection.execute(query).df()
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """The canonical table as pandas (small tables only; usage can be huge)."""
+        if not self.has(name):
+            raise RetainError(f"Table {name!r} is not available in {self.location}.")
+        return self.sql(f"SELECT * FROM {name}")
+
+    @cached_property
+    def ibis(self) -> ibis.BaseBackend:
+        import ibis
+
+        return ibis.duckdb.from_connection(self.connection)
+
+    def table(self, name: str) -> ibis.Table:
+        """The canonical table as an Ibis expression on the shared DuckDB connection."""
+        if not self.has(name):
+            raise RetainError(f"Table {name!r} is not available in {self.location}.")
+        return self.ibis.table(name)
+
+    @cached_property
+    def data_end(self) -> pd.Timestamp:
+        """The last date the data describes: the override, else the latest event date seen.
+
+        Contract end dates are excluded: they lie in the future (the next renewal) by design.
+        """
+        if self.data_end_override is not None:
+            return self.data_end_override
+        parts = []
+        for name in self.tables:
+            spec = TABLES[name]
+            for column in spec.columns:
+                if column.type == "timestamp" and not (
+                    name == "contracts" and column.name == "end_date"
+                ) and not (name == "milestones" and column.name == "due_date"):
+                    parts.append(f"SELECT MAX({_quote(column.name)}) AS t FROM {name}")
+        value = self.connection.execute(f"SELECT MAX(t) FROM ({' UNION ALL '.join(parts)})")
+        latest = value.fetchone()[0]
+        if latest is None:
+            raise RetainError(f"No dates found in {self.location}; cannot infer the data's end.")
+        return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)

@@ -1,0 +1,1 @@
+"""Drift detection for features, scores and outcomes."""

@@ -1,0 +1,252 @@
+"""One configuration object for every stage, with the defaults of the product brief.
+
+Precedence, lowest first: the defaults below, a `retain.toml` inside the data source folder (facts
+about that data, such as which events are the key value events), a `retain.toml` in the working
+directory, then CLI options. Each TOML table maps onto one section, for example:
+
+    [labels]
+    horizon_days = 180
+
+    [features]
+    key_events = ["report_created", "workflow_run"]
+
+Unknown sections or keys are an error, so a typo never silently falls back to a default.
+Each stage owns its own section; add fields there, with a comment saying why the default is what
+it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retain.errors import RetainError
+
+CONFIG_FILE_NAME = "retain.toml"
+
+
+@dataclass(frozen=True)
+class LabelsConfig:
+    """How outcomes are defined (BRIEF: Labels and snapshots)."""
+
+    horizon_days: int = 180  # "of the accounts scored green six months ago, how many renewed"
+    grace_days: int = 30  # a renewal signed up to 30 days late is a renewal, not a churn
+    expansion_threshold: float = 0.05  # ARR up by more than 5% over the horizon
+    contraction_threshold: float = 0.05  # ARR down by more than 5% (without churning)
+    lead_days: int = 90  # renewal spine: score each contract end when its renewal window opens
+
+
+@dataclass(frozen=True)
+class SegmentsConfig:
+    """Segments from ARR where the accounts table has no `segment` column."""
+
+    # (name, upper ARR bound exclusive); the last band has no bound.
+    arr_bands: tuple[tuple[str, float], ...] = (("SMB", 25_000.0), ("Mid-Market", 100_000.0))
+    top_segment: str = "Enterprise"
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*[name for name, _ in self.arr_bands], self.top_segment)
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Feature pipeline settings."""
+
+    # Events that deliver the outcome the customer bought. Empty means every event counts, which
+    # is the only honest default for data we know nothing about.
+    key_events: tuple[str, ...] = ()
+    usage_drop_pct: float = 40.0  # trigger: usage down 40% or more ...
+    usage_drop_days: int = 14  # ... within two weeks
+    onboarding_benchmark_days: int = 90  # onboarding not done 90 days after start counts as stalled
+    first_value_milestone: str = "first_value"  # milestone name that marks time to first value
+    # First date the data does not describe (exclusive end). None: the day after the latest
+    # event date seen in the source.
+    data_end: str | None = None
+    # Snapshot dates for data with no history (one snapshot, such as the Telco import): when set,
+    # `retain features` uses these dates instead of the monthly spine by default.
+    as_of_dates: tuple[str, ...] = ()
+    # Static account attributes with more distinct values than this are identifiers, not features.
+    max_category_levels: int = 50
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Model fitting, baselines and tuning."""
+
+    seed: int = 0
+    min_positives_per_segment: int = 50  # below this a segment borrows from the global model
+    validation_fraction: float = 0.2  # latest share of as_of dates held out (time-ordered)
+    num_boost_round: int = 600
+    early_stopping_rounds: int = 50
+    learning_rate: float = 0.05
+    num_leaves: int = 15
+    min_child_samples: int = 40
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    lambda_l2: float = 1.0
+    num_threads: int = 2
+    isotonic_min_rows: int = 1_000  # isotonic needs data; sigmoid below this many calibration rows
+    # Rule scorecard the way incumbent CS platforms build one: points per signal, summing to 100.
+    scorecard_weights: tuple[tuple[str, float], ...] = (
+        ("usage_trend", 25.0),
+        ("utilization", 15.0),
+        ("champion", 20.0),
+        ("escalations", 15.0),
+        ("onboarding", 15.0),
+        ("nps", 10.0),
+    )
+    scorecard_green_min: float = 70.0  # score >= 70 is green
+    scorecard_red_below: float = 40.0  # score < 40 is red
+
+
+@dataclass(frozen=True)
+class BandsConfig:
+    """Health bands on churn probability, chosen from out-of-time predictions, not by hand."""
+
+    red_share: float = 0.15  # the riskiest share of accounts is red ...
+    green_share: float = 0.60  # ... the safest share is green; the rest yellow
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    """MLflow and Optuna stores."""
+
+    # MLFLOW_TRACKING_URI wins when set. MLflow 3 refuses the plain ./mlruns file store.
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "retain"
+    optuna_storage: str = "sqlite:///optuna.db"
+    registered_model_prefix: str = "retain"  # retain-churn, retain-expansion
+
+    def resolved_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.tracking_uri
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Backtest and promotion gate."""
+
+    primary_metric: str = "pr_auc"
+    calibration_tolerance: float = 0.01  # challenger's ECE may exceed the champion's by this much
+    n_bootstrap: int = 500
+    cv_folds: int = 5  # snapshot-only data (no history): stratified k-fold instead of rolling origin
+    n_cutoffs: int = 8
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """Scoring API, batch scoring and reason codes."""
+
+    host: str = "127.0.0.1"
+    port: int = 3000
+    api_tokens: tuple[str, ...] = ()  # RETAIN_API_TOKENS (comma-separated) adds to these
+    max_accounts_per_request: int = 1_000
+    store_path: str = "retain_scores.duckdb"
+    model_path: str | None = None  # a saved model folder instead of the registry
+    model_alias: str = "champion"  # falls back to "challenger" when no champion exists
+    top_k_reasons: int = 3
+    renewal_signal_days: int = 120
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Drift detection, with tests and thresholds fixed explicitly (not Evidently's defaults)."""
+
+    psi_threshold: float = 0.2  # PSI above 0.2 is the usual "significant shift"
+    psi_bins: int = 10
+    numerical_stattest: str = "psi"
+    numerical_stattest_threshold: float = 0.2
+    categorical_stattest: str = "jensenshannon"
+    categorical_stattest_threshold: float = 0.1
+    drift_share: float = 0.3  # the dataset drifts when this share of features drift
+    null_share_delta: float = 0.1  # a jump of 10 points in missing share is drift
+    report_sample_rows: int = 20_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Config:
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    segments: SegmentsConfig = field(default_factory=SegmentsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    bands: BandsConfig = field(default_factory=BandsConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)
+
+    def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
+        """A copy with `{section: {key: value}}` applied; None values are ignored (unset options)."""
+        sections = {}
+        for section_name, values in overrides.items():
+            section = _section(self, section_name)
+            clean = {k: v for k, v in values.items() if v is not None}
+            sections[section_name] = _replace_checked(section, section_name, clean)
+        return dataclasses.replace(self, **sections)
+
+
+def _section(config: Config, name: str) -> Any:
+    names = [f.name for f in dataclasses.fields(config)]
+    if name not in names:
+        raise RetainError(f"Unknown config section [{name}]; known sections: {', '.join(names)}")
+    return getattr(config, name)
+
+
+def _replace_checked(section: Any, section_name: str, values: Mapping[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise RetainError(
+            f"Unknown key(s) in config section [{section_name}]: {', '.join(unknown)}; "
+            f"known keys: {', '.join(fields)}"
+        )
+    converted = {}
+    for key, value in values.items():
+        default = getattr(section, key)
+        # TOML gives lists; the frozen config keeps tuples (hashable, immutable).
+        if isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        elif isinstance(default, tuple) and isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        elif isinstance(default, dict) and isinstance(value, dict):
+            value = tuple(value.items())
+        converted[key] = value
+    return dataclasses.replace(section, **converted)
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise RetainError(f"Cannot parse {path}: {error}") from error
+
+
+def load_config(
+    data: str | os.PathLike[str] | None = None,
+    *,
+    workdir: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Config:
+    """Defaults, then `<data>/retain.toml`, then `./retain.toml`, then `overrides`."""
+    config = Config()
+    candidates: list[Path] = []
+    if data is not None and Path(data).is_dir():
+        candidates.append(Path(data) / CONFIG_FILE_NAME)
+    candidates.append(Path(workdir or Path.cwd()) / CONFIG_FILE_NAME)
+    seen: set[Path] = set()
+    for candidate in candidates:
+        resolved = candidate.resolve()
+        if resolved in seen or not candidate.is_file():
+            continue
+        seen.add(resolved)
+        config = config.with_overrides(read_toml(candidate))
+    if overrides:
+        config = config.with_overrides(overrides)
+    return config

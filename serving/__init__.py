@@ -1,0 +1,1 @@
+"""Scoring API, reason codes, signals, batch scoring and the account review page."""

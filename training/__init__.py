@@ -1,0 +1,1 @@
+"""Per-segment churn and expansion models, baselines, calibration, tuning and MLflow tracking."""
