@@ -31,6 +31,7 @@ app = typer.Typer(
 def _register_all() -> None:
     from evaluation import cli as evaluation_cli
     from features import cli as features_cli
+    from features import contract_cli
     from monitoring import cli as monitoring_cli
     from serving import cli as serving_cli
     from simulator import cli as simulator_cli
@@ -38,6 +39,7 @@ def _register_all() -> None:
 
     for module in (
         simulator_cli,
+        contract_cli,
         features_cli,
         training_cli,
         evaluation_cli,
