@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from features.source import DataSource
+from retain.errors import RetainError
+
+ACCOUNTS = pd.DataFrame(
+    {
+        "account_id": ["a1", "a2"],
+        "created_at": ["2024-01-01", "2024-02-15"],
+        "tier": ["gold", "silver"],
+    }
+)
+CONTRACTS = pd.DataFrame(
+    {
+        "contract_id": ["c1", "c2"],
+        "account_id": ["a1", "a2"],
+        "start_date": ["2024-01-01", "2024-03-01"],
+        "end_date": ["2025-01-01", "2025-03-01"],
+        "arr": ["12000", "30000.5"],
+    }
+)
+TICKETS = pd.DataFrame(
+    {
+        "ticket_id": ["t1", "t2"],
+        "account_id": ["a1", "a1"],
+        "created_at": ["2024-05-01 10:00:00", "2024-06-01"],
+        "priority": ["HIGH", " urgent "],
+        "escalated": ["yes", "0"],
+    }
+)
+
+
+def _write_folder(folder: Path, suffix: str) -> None:
+    folder.mkdir()
+    for name, frame in {"accounts": ACCOUNTS, "contracts": CONTRACTS, "tickets": TICKETS}.items():
+        if suffix == "csv":
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_folder_sources_give_canonical_types(tmp_path: Path, suffix: str) -> None:
+    _write_folder(tmp_path / "src", suffix)
+    source = DataSource.open(tmp_path / "src")
+
+    assert source.tables == ("accounts", "contracts", "tickets")
+    contracts = source.frame("contracts")
+    assert contracts["arr"].tolist() == [12000.0, 30000.5]
+    assert pd.api.types.is_datetime64_any_dtype(contracts["start_date"])
+    tickets = source.frame("tickets")
+    assert tickets["priority"].tolist() == ["high", "urgent"]
+    assert tickets["escalated"].tolist() == [True, False]
+    assert tickets["resolved_at"].isna().all()  # absent optional column: typed nulls
+    assert source.extra_account_columns() == ("tier",)
+    # the latest event is the ticket of 2024-06-01; data_end is exclusive
+    assert source.data_end == pd.Timestamp("2024-06-02")
+
+
+def test_duckdb_database_source(tmp_path: Path) -> None:
+    path = tmp_path / "crm.duckdb"
+    connection = duckdb.connect(str(path))
+    connection.register("accounts_frame", ACCOUNTS)
+    connection.register("contracts_frame", CONTRACTS)
+    connection.execute("CREATE TABLE accounts AS SELECT * FROM accounts_frame")
+    connection.execute("CREATE TABLE contracts AS SELECT * FROM contracts_frame")
+    connection.close()
+
+    source = DataSource.open(path)
+
+    assert source.tables == ("accounts", "contracts")
+    assert source.table("contracts").count().execute() == 2
+
+
+def test_unparseable_values_become_null_in_the_canonical_view_only() -> None:
+    contracts = CONTRACTS.assign(arr=["12000", "twelve"])
+    source = DataSource.from_frames({"accounts": ACCOUNTS, "contracts": contracts})
+    assert source.frame("contracts")["arr"].isna().tolist() == [False, True]
+    raw = source.sql("SELECT arr FROM raw_contracts")
+    assert raw["arr"].tolist() == ["12000", "twelve"]
+
+
+def test_a_table_missing_a_required_column_has_no_canonical_view() -> None:
+    source = DataSource.from_frames(
+        {"accounts": ACCOUNTS, "contracts": CONTRACTS.drop(columns="arr")}
+    )
+    assert "contracts" in source.raw_columns
+    assert not source.has("contracts")
+    with pytest.raises(RetainError, match="contracts"):
+        source.frame("contracts")
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RetainError, match="does not exist"):
+        DataSource.open(tmp_path / "nowhere")
+
+
+def test_explicit_data_end_wins() -> None:
+    source = DataSource.from_frames(
+        {"accounts": ACCOUNTS, "contracts": CONTRACTS}, data_end="2024-12-31"
+    )
+    assert source.data_end == pd.Timestamp("2024-12-31")
