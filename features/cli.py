@@ -2,8 +2,81 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+
+def features_command(
+    data: Path = typer.Option(..., "--data", help="Data source: a folder or a .duckdb file."),
+    out: Path = typer.Option(..., "--out", help="Feature frame to write (.parquet)."),
+    spine: str = typer.Option(
+        None,
+        "--spine",
+        help="monthly (default), renewals or both. Ignored when --as-of is given.",
+    ),
+    as_of: list[str] = typer.Option(
+        None, "--as-of", help="Snapshot date YYYY-MM-DD instead of a spine (repeatable)."
+    ),
+    accounts: list[str] = typer.Option(
+        None, "--accounts", help="Only these account ids (repeatable)."
+    ),
+) -> None:
+    """Write point-in-time feature snapshots with their labels, one row per (account, as_of)."""
+    import time
+
+    from features.build import build_features
+    from features.source import DataSource
+    from features.spine import SPINES
+    from features.validate import require_valid
+    from retain.config import load_config
+    from retain.errors import RetainError
+    from retain.files import write_parquet
+    from retain.progress import console, progress_bar
+
+    if spine is not None and spine not in SPINES:
+        raise RetainError(f"--spine must be one of {', '.join(SPINES)}, not {spine!r}.")
+    if out.suffix != ".parquet":
+        raise RetainError(f"--out must be a .parquet file, not {out}.")
+    started = time.perf_counter()
+    config = load_config(data)
+    source = DataSource.open(data, data_end=config.features.data_end)
+    require_valid(source)
+    with progress_bar(transient=True) as progress:
+        frame = build_features(
+            source,
+            config,
+            spine=spine,
+            as_of=as_of or None,
+            account_ids=accounts or None,
+            progress=progress,
+        )
+    write_parquet(out, frame)
+    console.print(summary(frame, time.perf_counter() - started, out), highlight=False)
+
+
+def summary(frame: object, seconds: float, out: Path) -> str:
+    """A few lines a person reads after the run."""
+    import pandas as pd
+
+    from features.frame import feature_columns
+
+    assert isinstance(frame, pd.DataFrame)
+    known = frame[frame["label_known"]] if len(frame) else frame
+    share = len(known) / len(frame) if len(frame) else 0.0
+
+    def rate(column: str) -> str:
+        return f"{known[column].mean():.1%}" if len(known) else "n/a"
+
+    return (
+        f"wrote {out}: {len(frame):,} snapshots of {frame['account_id'].nunique():,} accounts, "
+        f"{len(feature_columns(frame))} features\n"
+        f"labels known for {share:.1%}; among them churn {rate('churn')}, "
+        f"expansion {rate('expansion')}, contraction {rate('contraction')}\n"
+        f"wall time {seconds:.1f} s"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
+    app.command("features")(features_command)

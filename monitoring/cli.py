@@ -2,8 +2,120 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import typer
+
+from retain.errors import RetainError
+
+_INPUT_ERROR = 2
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
+    app.command("drift")(drift)
+
+
+def drift(
+    out: str = typer.Option(..., "--out", help="Folder for drift.json and drift.html."),
+    reference: str = typer.Option(
+        None, "--reference", help="Reference feature file (from `retain features`)."
+    ),
+    current: str = typer.Option(
+        None, "--current", help="Current feature file (from `retain features`)."
+    ),
+    data: str = typer.Option(
+        None, "--data", help="Data source to build both windows from (with the --*-as-of dates)."
+    ),
+    reference_as_of: str = typer.Option(
+        None, "--reference-as-of", help="Reference snapshot date, with --data."
+    ),
+    current_as_of: str = typer.Option(
+        None, "--current-as-of", help="Current snapshot date, with --data."
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="Registry alias to score with (champion or challenger). Default: the champion "
+        "when one exists, else prediction drift is skipped.",
+    ),
+    model_path: str = typer.Option(
+        None, "--model-path", help="A saved model folder (or one with churn/ and expansion/)."
+    ),
+    threshold: float = typer.Option(
+        None,
+        "--threshold",
+        help="PSI above which a feature or a score drifts [drift.psi_threshold].",
+    ),
+    null_share_delta: float = typer.Option(
+        None,
+        "--null-share-delta",
+        help="Jump in missing share that is drift [drift.null_share_delta].",
+    ),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Build the Evidently HTML report (on a sample)."
+    ),
+    mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log the check to MLflow."),
+) -> None:
+    """Feature, score and outcome drift between two windows.
+
+    Exit code 0: nothing crossed its threshold; 1: drift; 2: error (bad input, missing model).
+    """
+    from monitoring.drift import run_drift, write_error_report
+    from monitoring.inputs import build_window, read_feature_file
+    from monitoring.prediction import load_models
+    from retain.config import load_config
+
+    try:
+        config = load_config(
+            data,
+            overrides={"drift": {"psi_threshold": threshold, "null_share_delta": null_share_delta}},
+        )
+        if data is not None:
+            if reference is not None or current is not None:
+                raise RetainError(
+                    "Give --reference/--current files or --data with dates, not both."
+                )
+            if reference_as_of is None or current_as_of is None:
+                raise RetainError("--data needs --reference-as-of and --current-as-of.")
+            reference_frame = build_window(data, reference_as_of, config)
+            current_frame = build_window(data, current_as_of, config)
+        else:
+            if reference is None or current is None:
+                raise RetainError(
+                    "Give --reference and --current feature files (or --data with "
+                    "--reference-as-of and --current-as-of)."
+                )
+            reference_frame = read_feature_file(reference, "reference")
+            current_frame = read_feature_file(current, "current")
+        models = load_models(config, alias=model, model_path=model_path)
+        result = run_drift(
+            reference_frame,
+            current_frame,
+            out,
+            config,
+            models=models,
+            report=report,
+            log_to_mlflow=mlflow,
+        )
+    except Exception as error:
+        # Every failure is exit 2, never Python's default 1, which a job would read as "drift".
+        message = (
+            str(error)
+            if isinstance(error, RetainError)
+            else (f"drift check failed: {type(error).__name__}: {error}")
+        )
+        failure = RetainError(message, exit_code=_INPUT_ERROR)
+        with contextlib.suppress(OSError):
+            write_error_report(out, failure)
+        raise failure from error
+
+    typer.echo(result.message)
+    typer.echo(
+        f"Wrote {result.json_path}" + (f" and {result.html_path}" if result.html_path else "")
+    )
+    run = result.payload.get("mlflow", {})
+    if "error" in run:
+        typer.echo(f"warning: not logged to MLflow: {run['error']}", err=True)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)

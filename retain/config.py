@@ -151,6 +151,9 @@ class ServingConfig:
     model_alias: str = "champion"  # falls back to "challenger" when no champion exists
     top_k_reasons: int = 3
     renewal_signal_days: int = 120
+    # One API worker: on 2 shared cores a second worker competes with LightGBM's threads and
+    # the callers; the precomputed path is I/O-bound and one event loop serves it best.
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ class DriftConfig:
     categorical_stattest_threshold: float = 0.1
     drift_share: float = 0.3  # the dataset drifts when this share of features drift
     null_share_delta: float = 0.1  # a jump of 10 points in missing share is drift
+    # Outcome drift: ROC-AUC down, or ECE up, by more than this against the reference window;
+    # 0.05 AUC is about the gap between a useful model and a mediocre one on renewal data.
+    outcome_metric_delta: float = 0.05
     report_sample_rows: int = 20_000
     seed: int = 0
 

@@ -1,9 +1,174 @@
-"""CLI commands of the serving stage (registered on the `retain` app)."""
+"""CLI commands of the serving stage: `serve`, `score` and `report accounts`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+_NO_AUTH_WARNING = (
+    "\n"
+    "  !!!  AUTHENTICATION IS OFF (--no-auth)  !!!\n"
+    "  Anyone who can reach this port can read every account's scores.\n"
+    "  Use this only for a local demo; set RETAIN_API_TOKENS for anything else.\n"
+)
+
+
+def _serving_overrides(**values: object) -> dict[str, dict[str, object]]:
+    return {"serving": {k: v for k, v in values.items() if v is not None}}
+
+
+def serve(
+    host: str = typer.Option(None, "--host", help="Interface to listen on [default: 127.0.0.1]"),
+    port: int = typer.Option(None, "--port", help="Port to listen on [default: 3000]"),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Turn bearer-token auth off (demo)."),
+    model_alias: str = typer.Option(
+        None, "--model-alias", help="Registry alias to serve [default: champion, else challenger]"
+    ),
+    model_path: Path = typer.Option(
+        None, "--model-path", help="A saved model pair (churn/ and expansion/) instead of MLflow."
+    ),
+    store: Path = typer.Option(None, "--store", help="Score store written by `retain score`."),
+    workers: int = typer.Option(None, "--workers", help="API worker processes [default: 1]"),
+    bentoml_defaults: bool = typer.Option(
+        False, "--bentoml-defaults", hidden=True, help="BentoML's own settings (benchmark only)."
+    ),
+) -> None:
+    """Start the scoring API (BentoML): POST /score, POST /score_accounts, GET /metadata."""
+    import os
+    import sys
+
+    from retain.config import load_config
+    from retain.errors import RetainError
+    from serving.api import SETTINGS_ENV, settings_payload
+    from serving.auth import api_tokens
+    from serving.scoring import load_model_pair
+
+    overrides = _serving_overrides(
+        host=host,
+        port=port,
+        model_alias=model_alias,
+        model_path=str(model_path.resolve()) if model_path else None,
+        store_path=str(store.resolve()) if store else None,
+        workers=workers,
+    )
+    config = load_config(overrides=overrides)
+    # Resolve the store path now: the service process must not depend on its working directory.
+    overrides["serving"]["store_path"] = str(Path(config.serving.store_path).resolve())
+    if not no_auth and not api_tokens(config.serving.api_tokens):
+        raise RetainError(
+            "No API tokens: set RETAIN_API_TOKENS=token1,token2 (or serving.api_tokens in "
+            "retain.toml), or pass --no-auth for a local demo"
+        )
+    models = load_model_pair(config)  # fail here, with a clear message, not inside a worker
+    typer.echo(
+        f"Serving churn {models.churn_info.version} ({models.churn_info.alias}) and expansion "
+        f"{models.expansion_info.version} ({models.expansion_info.alias}) on "
+        f"http://{config.serving.host}:{config.serving.port}"
+    )
+    if no_auth:
+        typer.secho(_NO_AUTH_WARNING, fg=typer.colors.RED, bold=True, err=True)
+    env = {
+        **os.environ,
+        SETTINGS_ENV: settings_payload(
+            overrides, workdir=os.getcwd(), no_auth=no_auth, bentoml_defaults=bentoml_defaults
+        ),
+        "BENTOML_DO_NOT_TRACK": "true",  # no usage-stats calls home at start-up
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "serving.service:RetainService",
+        "--host",
+        config.serving.host,
+        "--port",
+        str(config.serving.port),
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Replace this process: signals (Ctrl+C, SIGTERM from a supervisor) reach BentoML directly.
+    os.execve(sys.executable, command, env)
+
+
+def score(
+    data: Path = typer.Option(..., "--data", help="Data source folder or DuckDB file."),
+    out: Path = typer.Option(..., "--out", help="Output Parquet file (a flat .csv goes beside it)."),
+    as_of: str = typer.Option(None, "--as-of", help="Snapshot date [default: the data's end]."),
+    model_alias: str = typer.Option(None, "--model-alias", help="Registry alias to score with."),
+    model_path: Path = typer.Option(None, "--model-path", help="A saved model pair folder."),
+    store: Path = typer.Option(None, "--store", help="Score store to update [serving.store_path]."),
+    reasons: bool = typer.Option(True, "--reasons/--no-reasons", help="Compute reason codes."),
+) -> None:
+    """Score every active account with reasons and signals; update the score store."""
+    from retain.config import load_config
+    from serving.batch import (
+        build_snapshot,
+        parse_as_of,
+        results_frame,
+        score_snapshot,
+        write_outputs,
+    )
+    from serving.scoring import load_model_pair
+    from serving.store import write_store
+
+    config = load_config(
+        data,
+        overrides=_serving_overrides(
+            model_alias=model_alias,
+            model_path=str(model_path) if model_path else None,
+            store_path=str(store) if store else None,
+        ),
+    )
+    models = load_model_pair(config)
+    snapshot = build_snapshot(data, config, parse_as_of(as_of))
+    results = score_snapshot(snapshot, models, config, with_reasons=reasons, show_progress=True)
+    scored = results_frame(snapshot, results, models)
+    parquet, csv = write_outputs(scored, out, config.serving.top_k_reasons)
+    write_store(config.serving.store_path, snapshot, models, results)
+    bands = scored["health_band"].value_counts()
+    typer.echo(
+        f"Scored {len(scored)} accounts at {scored['as_of'].iloc[0].date()} "
+        f"(red {bands.get('red', 0)}, yellow {bands.get('yellow', 0)}, "
+        f"green {bands.get('green', 0)}) -> {parquet}, {csv}; store {config.serving.store_path}"
+    )
+
+
+def report_accounts(
+    data: Path = typer.Option(..., "--data", help="Data source folder or DuckDB file."),
+    out: Path = typer.Option(Path("review.html"), "--out", help="HTML file to write."),
+    as_of: str = typer.Option(None, "--as-of", help="Snapshot date [default: the data's end]."),
+    model_alias: str = typer.Option(None, "--model-alias", help="Registry alias to score with."),
+    model_path: Path = typer.Option(None, "--model-path", help="A saved model pair folder."),
+) -> None:
+    """The weekly at-risk account review for a CS leader (self-contained HTML)."""
+    from retain.config import load_config
+    from serving.batch import build_snapshot, parse_as_of, results_frame, score_snapshot
+    from serving.review import write_review
+    from serving.scoring import load_model_pair
+
+    config = load_config(
+        data,
+        overrides=_serving_overrides(
+            model_alias=model_alias, model_path=str(model_path) if model_path else None
+        ),
+    )
+    models = load_model_pair(config)
+    snapshot = build_snapshot(data, config, parse_as_of(as_of))
+    results = score_snapshot(snapshot, models, config, show_progress=True)
+    scored = results_frame(snapshot, results, models)
+    summary = write_review(scored, models, out)
+    typer.echo(
+        f"Account review: {summary['at_risk']} red/yellow accounts, "
+        f"{summary['expansion']} expansion candidates -> {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
+    app.command("serve")(serve)
+    app.command("score")(score)
+    report = typer.Typer(help="Reports for people: the weekly account review.", no_args_is_help=True)
+    report.command("accounts")(report_accounts)
+    app.add_typer(report, name="report")

@@ -1,9 +1,135 @@
-"""CLI commands of the training stage (registered on the `retain` app)."""
+"""CLI commands of the training stage: `retain train` and `retain promote`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
+    app.command("train")(train_command)
+    app.command("promote")(promote_command)
+
+
+def train_command(
+    data: Path = typer.Option(..., "--data", help="Data source folder or DuckDB file."),
+    features: Path = typer.Option(
+        None,
+        "--features",
+        help="Feature frame parquet from `retain features`; built when absent.",
+    ),
+    target: str = typer.Option("all", "--target", help="churn, expansion or all."),
+    tune: int = typer.Option(0, "--tune", min=0, help="Optuna trials per (target, segment)."),
+    experiment: str = typer.Option(None, "--experiment", help="MLflow experiment name."),
+    cutoff: str = typer.Option(
+        None, "--cutoff", help="Use only labels known before this date (default: data end)."
+    ),
+) -> None:
+    """Train segmented churn/expansion models, compare them, log to MLflow and register them."""
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
+
+    from features.frame import TARGETS
+    from retain.config import load_config
+    from retain.errors import RetainError
+    from retain.progress import progress_bar
+    from training.train import METRIC_NAMES, train
+
+    targets = TARGETS if target == "all" else (target,)
+    if target != "all" and target not in TARGETS:
+        raise RetainError(f"--target must be churn, expansion or all (got {target!r})")
+    config = load_config(data, overrides={"tracking": {"experiment": experiment}})
+    frame, data_end = _feature_frame(data, features, config)
+    when = pd.Timestamp(cutoff) if cutoff else data_end
+    with progress_bar(transient=True) as progress:
+        result = train(
+            frame,
+            targets,
+            config,
+            experiment=config.tracking.experiment,
+            n_trials=tune,
+            cutoff=when,
+            progress=progress,
+        )
+    console = Console()
+    table = Table(title=f"Validation metrics (out-of-time), labels known before {when.date()}")
+    for column in ("target", "model", "segment", "strategy", "valid_rows", "valid_positives"):
+        table.add_column(column)
+    for column in METRIC_NAMES:
+        table.add_column(column, justify="right")
+    for row in result.metrics.itertuples(index=False):
+        values = row._asdict()
+        table.add_row(
+            *(str(values[c]) for c in ("target", "model", "segment", "strategy")),
+            str(values["valid_rows"]),
+            str(values["valid_positives"]),
+            *(_fmt(values[m]) for m in METRIC_NAMES),
+        )
+    console.print(table)
+    for name, ref in result.refs.items():
+        console.print(f"registered {ref.name} version {ref.version} as @{ref.alias} ({name})")
+    console.print(
+        f"MLflow store: {result.tracking_uri} (experiment {result.experiment!r}, run "
+        f"{result.run_id}); browse with `mlflow ui --backend-store-uri {result.tracking_uri}`"
+    )
+
+
+def _fmt(value: object) -> str:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if number != number else f"{number:.3f}"
+
+
+def _feature_frame(data: Path, features: Path | None, config: object) -> tuple[object, object]:
+    """The feature frame (read or built) and the data's exclusive end date."""
+    import pandas as pd
+
+    from features.source import DataSource
+    from features.validate import require_valid
+    from retain.errors import RetainError
+
+    source = DataSource.open(data)
+    require_valid(source)
+    data_end = pd.Timestamp(source.data_end)
+    if features is not None:
+        if not features.is_file():
+            raise RetainError(f"--features {features}: no such file")
+        return pd.read_parquet(features), data_end
+    try:
+        from features import build_features  # type: ignore[attr-defined]
+    except ImportError as error:
+        raise RetainError(
+            "The feature pipeline is not available in this build; pass --features FILE"
+        ) from error
+    return build_features(source, config, spine="both"), data_end
+
+
+def promote_command(
+    target: str = typer.Option(..., "--target", help="churn or expansion."),
+    version: str = typer.Option(..., "--version", help="Registered model version to promote."),
+    reason: str = typer.Option(..., "--reason", help="Why (recorded as a tag)."),
+    force: bool = typer.Option(
+        False, "--force", help="Promote even when the backtest gate says no."
+    ),
+) -> None:
+    """Move the `champion` alias of retain-<target> to VERSION and record who/when/why."""
+    from rich.console import Console
+
+    from features.frame import TARGETS
+    from retain.config import load_config
+    from retain.errors import RetainError
+    from training.registry import promote
+
+    if target not in TARGETS:
+        raise RetainError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
+    config = load_config()
+    # The evaluation stage's backtest gate goes here; --force will bypass it.
+    ref = promote(target, version, reason, config)
+    Console().print(
+        f"{ref.name} version {ref.version} is now @{ref.alias}" + (" (forced)" if force else "")
+    )

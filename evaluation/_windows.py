@@ -1,0 +1,116 @@
+"""Backtest windows: rolling quarterly cutoffs, explicit dates, or k-fold for snapshot-only data.
+
+A window [c, next) qualifies when every snapshot in it has a knowable outcome by the data's end
+(as_of + horizon + grace <= data_end) and at least three as_of dates have outcomes known before
+c, so there is something to train on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from retain.config import Config
+from retain.errors import RetainError
+
+# Training's out-of-time split needs at least two as_of dates; three leaves one to validate on
+# and two to learn from, the least that is a model at all.
+_MIN_TRAINING_DATES = 3
+_QUARTER = pd.DateOffset(months=3)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One backtest step: train before `start`, score [start, end); or one cross-validation fold."""
+
+    name: str
+    start: pd.Timestamp | None = None
+    end: pd.Timestamp | None = None
+    fold: int | None = None
+
+
+def _known_delay(config: Config) -> pd.Timedelta:
+    return pd.Timedelta(days=config.labels.horizon_days + config.labels.grace_days)
+
+
+def _quarter_starts(first: pd.Timestamp, last: pd.Timestamp) -> list[pd.Timestamp]:
+    start = pd.Timestamp(year=first.year, month=3 * ((first.month - 1) // 3) + 1, day=1)
+    return list(pd.date_range(start, last, freq="QS"))
+
+
+def quarterly_windows(
+    frame: pd.DataFrame, config: Config, data_end: pd.Timestamp
+) -> tuple[list[Window], str]:
+    """The last `n_cutoffs` quarter starts whose window's labels are all known by `data_end` and
+    before which at least three as_of dates have known labels; and a note on why fewer."""
+    as_of = pd.to_datetime(frame["as_of"])
+    delay = _known_delay(config)
+    wanted = config.evaluation.n_cutoffs
+    known_dates = np.sort(as_of[as_of + delay < data_end].unique())
+    usable: list[Window] = []
+    for start in _quarter_starts(as_of.min(), as_of.max()):
+        end = start + _QUARTER
+        in_window = as_of[(as_of >= start) & (as_of < end)]
+        if in_window.empty or in_window.max() + delay > data_end:
+            continue
+        if (known_dates + delay < start).sum() < _MIN_TRAINING_DATES:
+            continue
+        usable.append(Window(str(start.date()), start, end))
+    chosen = usable[-wanted:]
+    note = f"{len(chosen)} quarterly cutoffs (wanted {wanted})."
+    if len(chosen) < wanted:
+        note += (
+            f" Only {len(usable)} quarters qualify: a window's labels must be known by the data's "
+            f"end ({data_end.date()}; labels need horizon + grace = {delay.days} days), and at "
+            f"least {_MIN_TRAINING_DATES} as_of dates must have labels known before the first "
+            f"cutoff (as_of from {as_of.min().date()} to {as_of.max().date()})."
+        )
+    if not chosen:
+        raise RetainError(
+            f"No backtest cutoff is possible on {len(frame)} snapshots: {note} "
+            "Give --cutoffs dates explicitly or use data with a longer history."
+        )
+    return chosen, note
+
+
+def explicit_windows(dates: Sequence[str]) -> list[Window]:
+    """Windows [c_i, c_i+1), the last one a quarter long."""
+    try:
+        starts = sorted({pd.Timestamp(d.strip()) for d in dates if d.strip()})
+    except ValueError as error:
+        raise RetainError(f"Cannot read --cutoffs {','.join(dates)!r}: {error}") from error
+    if not starts:
+        raise RetainError("--cutoffs gave no dates; use 'quarterly' or YYYY-MM-DD,YYYY-MM-DD")
+    ends = [*starts[1:], starts[-1] + _QUARTER]
+    return [Window(str(s.date()), s, e) for s, e in zip(starts, ends, strict=True)]
+
+
+def is_snapshot_only(frame: pd.DataFrame) -> bool:
+    return pd.to_datetime(frame["as_of"]).nunique() <= 1
+
+
+def plan_windows(
+    frame: pd.DataFrame, config: Config, data_end: pd.Timestamp, cutoffs: str | Sequence[str]
+) -> tuple[list[Window], str, str]:
+    """(windows, mode, note) for a `--cutoffs` value: "quarterly", "kfold" or a list of dates."""
+    if isinstance(cutoffs, str):
+        spec = cutoffs.strip().lower()
+        if spec in ("kfold", "cv") or (spec == "quarterly" and is_snapshot_only(frame)):
+            k = config.evaluation.cv_folds
+            windows = [Window(f"fold-{i + 1}", fold=i) for i in range(k)]
+            note = (
+                f"Stratified {k}-fold cross-validation: the data has one snapshot date, so there "
+                "is no time to roll an origin over."
+                if spec == "quarterly"
+                else f"Stratified {k}-fold cross-validation (requested)."
+            )
+            return windows, "kfold", note
+        if spec == "quarterly":
+            windows, note = quarterly_windows(frame, config, data_end)
+            return windows, "rolling", note
+        cutoffs = spec.split(",")
+    windows = explicit_windows(list(cutoffs))
+    return windows, "rolling", f"{len(windows)} cutoffs given explicitly."

@@ -1,0 +1,265 @@
+"""Checks of one table at a time, run as SQL on its raw view (the file as it is).
+
+Each table is scanned once by a single aggregate query (plus one for duplicate keys), so the
+checks cost a couple of passes over a 100M-row usage table and never load it into memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from features._checks_sql import CheckFailed, fetch_one, literal, parsed, text, unparseable
+from features._defect import Defect
+from features.contract import ColumnSpec, TableSpec
+from features.source import DataSource
+
+# Tables whose rows make the spine and the labels: an empty key or date there makes results
+# wrong. In the event tables a row without one is simply ignored.
+_CORE_TABLES = frozenset({"accounts", "contracts"})
+# Dates that lie in the future by design: the next renewal and a planned milestone.
+_FUTURE_ALLOWED = frozenset({("contracts", "end_date"), ("milestones", "due_date")})
+# (start, end) pairs that must be ordered; only a contract ending before it starts is blocking
+# (coverage and labels depend on it).
+_ORDERED_PAIRS: dict[str, tuple[str, str, bool]] = {
+    "contracts": ("start_date", "end_date", True),
+    "tickets": ("created_at", "resolved_at", False),
+    "contacts": ("added_at", "left_at", False),
+}
+# Empty here means "not yet" (an open ticket, a contact still there, a milestone not reached),
+# not missing data.
+_EMPTY_MEANS_NOT_YET = frozenset(
+    {("tickets", "resolved_at"), ("contacts", "left_at"), ("milestones", "achieved_at")}
+)
+_MAX_LISTED_COLUMNS = 12
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """One filtered count (and an example) inside the table's aggregate query."""
+
+    alias: str
+    column: str
+    condition: str
+    example: str  # SQL expression describing an offending row
+    message: str
+    blocking: bool
+
+
+def table_defects(
+    source: DataSource, spec: TableSpec, data_end: pd.Timestamp | None
+) -> list[Defect]:
+    """Structure, types, empties, ranges, vocabularies, ordering, future dates and keys."""
+    present = source.raw_columns[spec.name]
+    relation = f"raw_{spec.name}"
+    probes = list(_probes(spec, set(present), data_end))
+    selects = ["count(*) AS _rows"]
+    for probe in probes:
+        selects.append(f"count(*) FILTER (WHERE {probe.condition}) AS {probe.alias}_n")
+        selects.append(f"min({probe.example}) FILTER (WHERE {probe.condition}) AS {probe.alias}_ex")
+    try:
+        row = fetch_one(source.connection, f"SELECT {', '.join(selects)} FROM {relation}")
+    except CheckFailed as error:
+        return [Defect(spec.name, "", 0, "", f"cannot read the table: {error}", True)]
+
+    defects = list(_structure_defects(spec, present, int(row["_rows"])))
+    defects += [
+        Defect(
+            spec.name,
+            probe.column,
+            int(row[f"{probe.alias}_n"]),
+            str(row[f"{probe.alias}_ex"]),
+            probe.message,
+            probe.blocking,
+        )
+        for probe in probes
+        if row[f"{probe.alias}_n"]
+    ]
+    defects += _duplicate_key_defects(source, spec, set(present), relation)
+    return defects
+
+
+def _structure_defects(spec: TableSpec, present: tuple[str, ...], rows: int) -> Iterator[Defect]:
+    if rows == 0 and spec.required:
+        yield Defect(spec.name, "", 0, "", "the table has no rows", True)
+    listed = ", ".join(present[:_MAX_LISTED_COLUMNS]) + (
+        " ..." if len(present) > _MAX_LISTED_COLUMNS else ""
+    )
+    for column in spec.required_columns:
+        if column not in present:
+            yield Defect(
+                spec.name,
+                column,
+                rows,
+                f"columns present: {listed}",
+                "required column is missing",
+                True,
+            )
+
+
+def _row_key(spec: TableSpec, present: set[str]) -> str | None:
+    """The column that identifies a row in examples: the primary key, else the account."""
+    for column in (*spec.primary_key, "account_id"):
+        if column in present:
+            return column
+    return None
+
+
+def _example(spec: TableSpec, column: str, present: set[str], *, with_value: bool) -> str:
+    key = _row_key(spec, present)
+    value = f"'''' || {text(column)} || ''''"
+    if key is None or key == column:
+        return value if with_value else "'(empty)'"
+    located = f"{literal(key + '=')} || COALESCE({text(key)}, '(empty)')"
+    return f"{value} || ' (' || {located} || ')'" if with_value else located
+
+
+def _probes(spec: TableSpec, present: set[str], data_end: pd.Timestamp | None) -> Iterator[_Probe]:
+    for index, column in enumerate(spec.columns):
+        if column.name not in present:
+            continue
+        yield from _column_probes(spec, column, f"c{index}", present, data_end)
+    if spec.name in _ORDERED_PAIRS:
+        start, end, blocking = _ORDERED_PAIRS[spec.name]
+        if {start, end} <= present:
+            start_value, end_value = parsed(spec.column(start)), parsed(spec.column(end))
+            key = _row_key(spec, present)
+            example = f"{text(start)} || ' -> ' || {text(end)}"
+            if key is not None:
+                example = f"{example} || ' (' || {literal(key + '=')} || {text(key)} || ')'"
+            yield _Probe(
+                "ordered",
+                end,
+                f"{end_value} < {start_value}",
+                example,
+                f"{end} is before {start}",
+                blocking,
+            )
+
+
+def _column_probes(
+    spec: TableSpec,
+    column: ColumnSpec,
+    alias: str,
+    present: set[str],
+    data_end: pd.Timestamp | None,
+) -> Iterator[_Probe]:
+    name = column.name
+    value = parsed(column)
+    with_value = _example(spec, name, present, with_value=True)
+    if column.required:
+        core = spec.name in _CORE_TABLES or name in spec.primary_key
+        yield _Probe(
+            f"{alias}_empty",
+            name,
+            f"{text(name)} IS NULL",
+            _example(spec, name, present, with_value=False),
+            "required value is empty" + ("" if core else "; these rows are ignored"),
+            core,
+        )
+    elif (spec.name, name) not in _EMPTY_MEANS_NOT_YET:
+        filled = "" if column.default is None else f"; filled with the default {column.default}"
+        yield _Probe(
+            f"{alias}_empty",
+            name,
+            f"{text(name)} IS NULL",
+            _example(spec, name, present, with_value=False),
+            f"optional value is empty{filled}",
+            False,
+        )
+    if column.type != "string":
+        yield _Probe(
+            f"{alias}_unparseable",
+            name,
+            unparseable(column),
+            with_value,
+            f"value cannot be read as {_TYPE_WORDS[column.type]}",
+            True,
+        )
+    bounds = []
+    if column.min_value is not None:
+        bounds.append(f"{value} < {column.min_value}")
+    if column.max_value is not None:
+        bounds.append(f"{value} > {column.max_value}")
+    if bounds:
+        negative_arr = spec.name == "contracts" and name == "arr"
+        yield _Probe(
+            f"{alias}_range",
+            name,
+            " OR ".join(bounds),
+            with_value,
+            "negative ARR" if negative_arr else f"value outside {_range_words(column)}",
+            negative_arr,
+        )
+    if column.allowed is not None:
+        allowed = ", ".join(literal(v) for v in column.allowed)
+        yield _Probe(
+            f"{alias}_vocabulary",
+            name,
+            f"LOWER({value}) NOT IN ({allowed})",
+            with_value,
+            f"value outside the vocabulary ({', '.join(column.allowed)}); such rows count as none",
+            False,
+        )
+    if (
+        column.type == "timestamp"
+        and data_end is not None
+        and (spec.name, name) not in (_FUTURE_ALLOWED)
+    ):
+        yield _Probe(
+            f"{alias}_future",
+            name,
+            f"{value} >= TIMESTAMP {literal(data_end.isoformat(sep=' '))}",
+            with_value,
+            f"date on or after the data's end ({data_end.date()}); no feature will see it",
+            False,
+        )
+
+
+_TYPE_WORDS = {
+    "timestamp": "a date or timestamp",
+    "float": "a number",
+    "int": "an integer",
+    "bool": "true/false",
+}
+
+
+def _range_words(column: ColumnSpec) -> str:
+    if column.max_value is None:
+        return f"the allowed range (>= {column.min_value:g})"
+    if column.min_value is None:
+        return f"the allowed range (<= {column.max_value:g})"
+    return f"the allowed range ({column.min_value:g} to {column.max_value:g})"
+
+
+def _duplicate_key_defects(
+    source: DataSource, spec: TableSpec, present: set[str], relation: str
+) -> list[Defect]:
+    if not spec.primary_key or not set(spec.primary_key) <= present:
+        return []
+    key = " || '|' || ".join(f"COALESCE({text(c)}, '')" for c in spec.primary_key)
+    query = (
+        f"SELECT sum(n) AS rows, min(k) AS example, count(*) AS keys FROM "
+        f"(SELECT {key} AS k, count(*) AS n FROM {relation} "
+        f"WHERE {' AND '.join(f'{text(c)} IS NOT NULL' for c in spec.primary_key)} "
+        f"GROUP BY k HAVING count(*) > 1)"
+    )
+    try:
+        row = fetch_one(source.connection, query)
+    except CheckFailed as error:
+        return [Defect(spec.name, "", 0, "", f"cannot check the table: {error}", True)]
+    if not row["keys"]:
+        return []
+    column = ", ".join(spec.primary_key)
+    return [
+        Defect(
+            spec.name,
+            column,
+            int(row["rows"]),
+            f"{column}={row['example']}",
+            f"duplicate primary key ({row['keys']} keys appear more than once)",
+            True,
+        )
+    ]

@@ -1,0 +1,167 @@
+"""Build the feature frame: spine, then every feature family present, then labels.
+
+Each family is an Ibis expression over the materialized spine, run on the source's DuckDB
+connection; pandas appears only here, where the per-family results (one row per snapshot, in
+snapshot order) are put side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from features.account import account_features
+from features.commercial import commercial_features
+from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS
+from features.labels import arr_at, label_table
+from features.outcome import outcome_features
+from features.relationship import relationship_features
+from features.segments import segment
+from features.sentiment import sentiment_features
+from features.source import DataSource
+from features.spine import snapshot_spine
+from features.support import support_features
+from features.usage import usage_features
+from features.windows import SNAPSHOT_ID, materialize
+from retain.config import Config
+
+FamilyFunction = Callable[[ir.Table, DataSource, Config], "ir.Table | None"]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    tables: tuple[str, ...]  # the family runs when any of these tables is present
+    build: FamilyFunction
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("account", ("accounts",), account_features),
+    Family("commercial", ("contracts",), commercial_features),
+    Family("usage", ("usage",), usage_features),
+    Family("support", ("tickets",), support_features),
+    Family("relationship", ("contacts", "activities"), relationship_features),
+    Family("outcome", ("milestones",), outcome_features),
+    Family("sentiment", ("surveys",), sentiment_features),
+)
+
+
+def families_for(source: DataSource) -> list[Family]:
+    """The families whose tables are present."""
+    return [f for f in FAMILIES if any(source.has(t) for t in f.tables)]
+
+
+def _snapshot_order(table: ir.Table) -> pd.DataFrame:
+    return table.order_by(SNAPSHOT_ID).to_pandas().reset_index(drop=True)
+
+
+def _segments(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
+    """Segment per snapshot: the given one, else from ARR in force before as_of (or at as_of)."""
+    commercial = commercial_features(spine, source, config).select(SNAPSHOT_ID, "arr")
+    contracts = source.table("contracts").select("account_id", "start_date", "end_date", "arr")
+    at_as_of = arr_at(spine, contracts, "as_of")
+    accounts = source.table("accounts").select(_account_id="account_id", given="segment")
+    t = (
+        spine.select(SNAPSHOT_ID, "account_id")
+        .left_join(accounts, spine.account_id == accounts._account_id)
+        .left_join(commercial, SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+        .left_join(at_as_of, SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+    )
+    arr = t.arr.fill_null(t.arr_at)
+    return t.select(SNAPSHOT_ID, segment=segment(t.given, arr, config.segments))
+
+
+def _temporary_tables(source: DataSource) -> set[str]:
+    rows = source.connection.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def build_features(
+    source: DataSource,
+    config: Config,
+    *,
+    spine: str | None = "monthly",
+    as_of: Sequence[date | str] | None = None,
+    account_ids: Sequence[str] | None = None,
+    progress: Any = None,
+) -> pd.DataFrame:
+    """One row per snapshot: identity, segment, renewal date, features, labels.
+
+    `spine=None` means "monthly, unless the config names snapshot dates" (`features.as_of_dates`,
+    for snapshot-only data); explicit `as_of` dates always win. `progress` is an optional
+    `rich.progress.Progress`; a task advances once per step.
+    """
+    if not as_of and spine is None and config.features.as_of_dates:
+        as_of = list(config.features.as_of_dates)
+    families = families_for(source)
+    task = None
+    if progress is not None:
+        task = progress.add_task("features", total=len(families) + 3)
+
+    def step(description: str) -> None:
+        if task is not None:
+            progress.update(task, advance=1, description=description)
+
+    before = _temporary_tables(source)
+    try:
+        spine_expr = snapshot_spine(
+            source, config, spine=spine or "monthly", as_of=as_of, account_ids=account_ids
+        )
+        spine_expr = spine_expr.mutate(
+            as_of=spine_expr.as_of.cast("timestamp"),
+            **{
+                SNAPSHOT_ID: ibis.row_number()
+                .over(order_by=["account_id", "as_of", "spine"])
+                .cast("int64")
+            },
+        )
+        snapshots = materialize(source, spine_expr, "spine")
+        identity = _snapshot_order(snapshots)
+        step("spine")
+        parts = [identity[[SNAPSHOT_ID, "account_id", "as_of", "spine"]]]
+        parts.append(
+            _snapshot_order(_segments(snapshots, source, config)).drop(columns=SNAPSHOT_ID)
+        )
+        labels = _snapshot_order(label_table(source, config, snapshots)).drop(columns=SNAPSHOT_ID)
+        step("labels")
+        parts.append(labels[["renewal_date"]])
+        for family in families:
+            if task is not None:
+                progress.update(task, description=family.name)
+            expression = family.build(snapshots, source, config)
+            if expression is not None:
+                parts.append(_snapshot_order(expression).drop(columns=SNAPSHOT_ID))
+            step(family.name)
+        parts.append(labels.drop(columns=["renewal_date"]))
+        frame = pd.concat(parts, axis=1).drop(columns=SNAPSHOT_ID)
+    finally:
+        for name in _temporary_tables(source) - before:
+            source.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+    step("done")
+    return _tidy(frame)
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stable dtypes: timestamps as datetime64[ns], features float64 or text, flags bool."""
+    frame = frame.copy()
+    for column in ("as_of", "renewal_date", "label_known_at"):
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
+    frame["label_known"] = frame["label_known"].astype(bool)
+    for column in ("account_id", "spine", "segment"):
+        frame[column] = frame[column].astype(object)
+    ordered = [
+        *IDENTITY_COLUMNS,
+        *[c for c in frame.columns if c not in IDENTITY_COLUMNS and c not in LABEL_COLUMNS],
+        *LABEL_COLUMNS,
+    ]
+    return frame[ordered]

@@ -1,0 +1,97 @@
+"""Support features: ticket volume, severity, escalations, open work, resolution, CSAT.
+
+A ticket exists for a snapshot once created before `as_of`; it counts as resolved only when
+`resolved_at < as_of`, and its CSAT is known only then.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+
+from features.source import DataSource
+from features.windows import SECONDS_PER_HOUR, SNAPSHOT_ID, attach, days, in_window
+from retain.config import Config
+
+COUNTS = (
+    "tickets_30d",
+    "tickets_90d",
+    "high_priority_tickets_90d",
+    "escalated_tickets_30d",
+    "escalated_tickets_90d",
+    "open_tickets",
+    "open_escalations",
+)
+VALUES = ("median_resolution_hours_90d", "ticket_csat_avg_90d")
+
+
+def _created_within(t: ir.Table, n: int) -> ir.BooleanValue:
+    return t.created_at >= t.as_of - days(n)
+
+
+def _open(t: ir.Table) -> ir.BooleanValue:
+    return t.resolved_at.isnull() | (t.resolved_at >= t.as_of)
+
+
+def _resolved_within(t: ir.Table, n: int) -> ir.BooleanValue:
+    return (t.resolved_at < t.as_of) & (t.resolved_at >= t.as_of - days(n))
+
+
+def tickets_30d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_within(t, 30))
+
+
+def tickets_90d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_within(t, 90))
+
+
+def high_priority_tickets_90d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_within(t, 90) & t.priority.isin(("high", "urgent")))
+
+
+def escalated_tickets_30d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_within(t, 30) & t.escalated)
+
+
+def escalated_tickets_90d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_within(t, 90) & t.escalated)
+
+
+def open_tickets(t: ir.Table) -> ir.Value:
+    return t.count(where=_open(t))
+
+
+def open_escalations(t: ir.Table) -> ir.Value:
+    return t.count(where=_open(t) & t.escalated)
+
+
+def median_resolution_hours_90d(t: ir.Table) -> ir.Value:
+    """Median hours from creation to resolution of the tickets resolved in the last 90 days."""
+    hours = (t.resolved_at.epoch_seconds() - t.created_at.epoch_seconds()) / SECONDS_PER_HOUR
+    return hours.median(where=_resolved_within(t, 90))
+
+
+def ticket_csat_avg_90d(t: ir.Table) -> ir.Value:
+    return t.csat.mean(where=_resolved_within(t, 90))
+
+
+FEATURES = (
+    tickets_30d,
+    tickets_90d,
+    high_priority_tickets_90d,
+    escalated_tickets_30d,
+    escalated_tickets_90d,
+    open_tickets,
+    open_escalations,
+    median_resolution_hours_90d,
+    ticket_csat_avg_90d,
+)
+
+
+def support_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
+    tickets = source.table("tickets").select(
+        "account_id", "created_at", "resolved_at", "priority", "escalated", "csat"
+    )
+    # No lower bound: a ticket opened a year ago and still open counts as open.
+    t = in_window(spine, tickets, "created_at")
+    per_snapshot = t.group_by(SNAPSHOT_ID).aggregate(**{fn.__name__: fn(t) for fn in FEATURES})
+    return attach(spine, per_snapshot, counts=COUNTS, values=VALUES)

@@ -1,0 +1,207 @@
+"""The input contract's validation: a data-quality report for a data source.
+
+`check(source)` runs every check as SQL on the source's DuckDB connection (the raw views hold the
+files as they are, the canonical views the typed tables), so it scales to a 100M-row usage table
+without loading it. It finds:
+
+- blocking defects, which make every result wrong and stop every command: a missing required
+  table or column, values that cannot be read as their type (dates, numbers, booleans; a raw
+  value that is not empty but whose TRY_CAST is NULL), empty keys and empty required values of
+  accounts and contracts, duplicate primary keys, a contract ending before it starts, negative
+  ARR, an unreadable file;
+- warnings: orphan rows (no such account), rows dated before their account was created, usage
+  before the account's first contract, usage or activities more than 30 days after contract
+  coverage ended (churned accounts still active), empty optional values, values outside a
+  vocabulary or a range, dates on or after the data's end (except a contract's end and a
+  milestone's due date, which lie in the future by design), accounts without a contract.
+
+Importers can add warnings about the original export that the contract tables can no longer
+show (for example two sources of churn that disagree): they write them to `import_defects.json`
+beside the tables, and `check` reports them with the rest.
+
+Pandera is not used here: its Ibis backend materialises every failing row and does not report
+duplicate keys, and on a 100M-row table one aggregate scan per table is what scales. The
+importers validate the small public exports with pandera before mapping them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from features._checks_cross import cross_table_defects
+from features._checks_tables import table_defects
+from features._defect import Defect
+from features.contract import REQUIRED_TABLES, TABLES
+from features.source import DataSource
+from retain.errors import RetainError
+
+IMPORT_DEFECTS_FILE = "import_defects.json"
+_TABLE_ORDER = {name: index for index, name in enumerate(TABLES)}
+_BRIEF_WARNINGS = 5
+
+__all__ = ["IMPORT_DEFECTS_FILE", "Defect", "ValidationReport", "check", "require_valid"]
+
+
+@dataclass
+class ValidationReport:
+    """The defects of one data source, blocking ones first."""
+
+    defects: list[Defect] = field(default_factory=list)
+    location: str = ""
+
+    @property
+    def blocking(self) -> list[Defect]:
+        return [d for d in self.defects if d.blocking]
+
+    @property
+    def warnings(self) -> list[Defect]:
+        return [d for d in self.defects if not d.blocking]
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+    def verdict(self) -> str:
+        if not self.ok:
+            return (
+                f"INVALID: {len(self.blocking)} blocking defect(s), {len(self.warnings)} "
+                f"warning(s) in {self.location}; fix the blocking ones and run again."
+            )
+        if self.warnings:
+            return f"VALID with {len(self.warnings)} warning(s): {self.location}"
+        return f"VALID: no defects in {self.location}"
+
+    def table(self, defects: list[Defect] | None = None) -> Table:
+        """The defects as a rich table (all of them unless given)."""
+        grid = Table(title=f"Data quality: {self.location}", show_lines=False)
+        for name, justify in (
+            ("severity", "left"),
+            ("table", "left"),
+            ("column", "left"),
+            ("rows", "right"),
+            ("example", "left"),
+            ("message", "left"),
+        ):
+            grid.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        for defect in self.defects if defects is None else defects:
+            style = "bold red" if defect.blocking else "yellow"
+            # Text, not markup: examples are user data and may contain brackets.
+            grid.add_row(
+                Text(defect.severity, style=style),
+                Text(defect.table),
+                Text(defect.column),
+                Text(f"{defect.rows:,}"),
+                Text(defect.example),
+                Text(defect.message),
+            )
+        return grid
+
+    def render(self, console: Console) -> None:
+        """Print the report (a table of every defect) and the one-line verdict."""
+        if self.defects:
+            console.print(self.table())
+        style = "bold red" if not self.ok else ("yellow" if self.warnings else "green")
+        console.print(Text(self.verdict(), style=style))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "ok": self.ok,
+            "blocking": len(self.blocking),
+            "warnings": len(self.warnings),
+            "defects": [d.to_dict() for d in self.defects],
+        }
+
+
+def check(source: DataSource) -> ValidationReport:
+    """Every contract check on `source`; never raises for bad data, it reports it."""
+    defects: list[Defect] = [
+        Defect(
+            name,
+            "",
+            0,
+            f"{name}.parquet, {name}.csv or a DuckDB table {name}",
+            "required table is missing",
+            True,
+        )
+        for name in REQUIRED_TABLES
+        if name not in source.raw_columns
+    ]
+    data_end = _data_end(source)
+    for name in source.raw_columns:
+        defects += table_defects(source, TABLES[name], data_end)
+    defects += cross_table_defects(source)
+    defects += _import_defects(source)
+    defects.sort(key=lambda d: (not d.blocking, _TABLE_ORDER.get(d.table, 99), d.table, d.column))
+    return ValidationReport(defects=defects, location=source.location)
+
+
+def require_valid(source: DataSource, *, console: Console | None = None) -> ValidationReport:
+    """Check `source`; print warnings briefly; raise RetainError on blocking defects.
+
+    Every command that reads a data source calls this first.
+    """
+    console = console or Console(stderr=True)
+    report = check(source)
+    warnings = report.warnings
+    if warnings:
+        console.print(
+            Text(f"{len(warnings)} data-quality warning(s) in {source.location}:", style="yellow")
+        )
+        for defect in warnings[:_BRIEF_WARNINGS]:
+            console.print(
+                Text(f"  {defect.table}.{defect.column}: {defect.message} ({defect.rows:,} rows)")
+            )
+        if len(warnings) > _BRIEF_WARNINGS:
+            console.print(
+                Text(f"  ... and {len(warnings) - _BRIEF_WARNINGS} more (see `retain validate`)")
+            )
+    if not report.ok:
+        buffer = io.StringIO()
+        Console(file=buffer, width=140, no_color=True).print(report.table(report.blocking))
+        raise RetainError(
+            f"{source.location} has {len(report.blocking)} blocking data defect(s); nothing was "
+            f"computed.\n{buffer.getvalue()}Run `retain validate --data {source.location}` for "
+            "the full report.",
+            exit_code=1,
+        )
+    return report
+
+
+def _data_end(source: DataSource) -> pd.Timestamp | None:
+    try:
+        return source.data_end
+    except (RetainError, duckdb.Error):  # no dates or unreadable: other checks say why
+        return None
+
+
+def _import_defects(source: DataSource) -> list[Defect]:
+    """Warnings an importer left about the original export (see the module docstring)."""
+    path = Path(source.location) / IMPORT_DEFECTS_FILE
+    if not path.is_file():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            Defect(
+                table=str(e["table"]),
+                column=str(e["column"]),
+                rows=int(e["rows"]),
+                example=str(e["example"]),
+                message=str(e["message"]),
+                blocking=False,
+            )
+            for e in entries
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return [Defect(IMPORT_DEFECTS_FILE, "", 0, "", f"cannot read: {error}", False)]

@@ -1,0 +1,107 @@
+"""The two windows to compare: feature files, or feature frames built from a data source."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.frame import categorical_feature_columns, feature_columns
+from retain.config import Config
+from retain.errors import RetainError
+
+INPUT_ERROR = 2  # exit code of every input problem, so a scheduled job can tell error from drift
+
+
+@dataclass(frozen=True)
+class FeatureKinds:
+    """Which features are compared, and how (decided on both windows together)."""
+
+    numeric: list[str]
+    categorical: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+def read_feature_file(path: str | os.PathLike[str], role: str) -> pd.DataFrame:
+    """A feature file written by `retain features` (parquet, or csv), as a frame."""
+    path = Path(path)
+    if not path.is_file():
+        raise RetainError(f"The {role} feature file {path} does not exist.", exit_code=INPUT_ERROR)
+    is_csv = path.suffix.lower() == ".csv"
+    try:
+        return pd.read_csv(path) if is_csv else pd.read_parquet(path)
+    except Exception as error:  # pyarrow and pandas raise many types for a damaged file
+        raise RetainError(
+            f"The {role} feature file {path} cannot be read as {'CSV' if is_csv else 'parquet'}: "
+            f"{type(error).__name__}: {error}",
+            exit_code=INPUT_ERROR,
+        ) from error
+
+
+def build_window(data: str | os.PathLike[str], as_of: str, config: Config) -> pd.DataFrame:
+    """Features of every account at one as_of date, built from a data source."""
+    from features.build import build_features
+    from features.source import DataSource
+
+    try:
+        timestamp = pd.Timestamp(as_of)
+    except ValueError as error:
+        raise RetainError(f"{as_of!r} is not a date.", exit_code=INPUT_ERROR) from error
+    try:
+        source = DataSource.open(data)
+        return build_features(source, config, as_of=[timestamp.date()])
+    except RetainError as error:
+        raise RetainError(str(error), exit_code=INPUT_ERROR) from error
+
+
+def check_windows(reference: pd.DataFrame, current: pd.DataFrame) -> FeatureKinds:
+    """Feature columns of both windows, typed; a clear error for windows that cannot be compared."""
+    for role, frame in (("reference", reference), ("current", current)):
+        if len(frame) == 0:
+            raise RetainError(
+                f"The {role} window has no rows; drift needs rows on both sides.",
+                exit_code=INPUT_ERROR,
+            )
+    names = list(dict.fromkeys([*feature_columns(reference), *feature_columns(current)]))
+    if not names:
+        raise RetainError(
+            "Neither window has any feature column (only identity and label columns, such as "
+            "account_id, as_of, churn); pass files written by `retain features`.",
+            exit_code=INPUT_ERROR,
+        )
+    text_reference = set(categorical_feature_columns(reference))
+    text_current = set(categorical_feature_columns(current))
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for name in names:
+        kinds = {
+            "text" if name in text else "number"
+            for frame, text in ((reference, text_reference), (current, text_current))
+            if name in frame.columns and frame[name].notna().any()
+        }
+        if len(kinds) > 1:
+            text_frame = reference if name in text_reference else current
+            example = text_frame[name].dropna().iloc[0]
+            raise RetainError(
+                f"Feature {name!r} is numeric in one window and text in the other "
+                f"(reference {reference[name].dtype}, current {current[name].dtype}, "
+                f"example text value {example!r}); rebuild both with the same `retain features`.",
+                exit_code=INPUT_ERROR,
+            )
+        (categorical if kinds == {"text"} else numeric).append(name)
+    return FeatureKinds(numeric=numeric, categorical=categorical)
+
+
+def describe_window(frame: pd.DataFrame) -> dict[str, object]:
+    """Rows and as_of range of a window, for drift.json."""
+    summary: dict[str, object] = {"rows": len(frame)}
+    if "as_of" in frame.columns and frame["as_of"].notna().any():
+        as_of = pd.to_datetime(frame["as_of"], errors="coerce")
+        summary["as_of_min"] = str(as_of.min().date())
+        summary["as_of_max"] = str(as_of.max().date())
+    return summary

@@ -1,0 +1,98 @@
+"""Outcome drift: once the current window's labels are known, did the model stay as good?
+
+ROC-AUC and calibration (ECE) per target, and the renewal rate per health band, each in the
+current window against the reference window. Only rows whose outcome is known count: censored
+rows (label NaN) are not negatives.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evaluation.metrics import band_renewal_rates, expected_calibration_error, roc_auc
+from monitoring.prediction import band_labels
+from retain.config import Config
+
+
+def outcome_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    scores: dict[str, tuple[np.ndarray, np.ndarray]],
+    bands: dict[str, float] | None,
+    config: Config,
+) -> dict[str, Any]:
+    """Per target: AUC and ECE on both windows; drifted when AUC falls or ECE rises too far."""
+    if not scores:
+        return {"skipped": "no model to score the outcomes with"}
+    delta = config.drift.outcome_metric_delta
+    result: dict[str, Any] = {}
+    for target, (reference_scores, current_scores) in scores.items():
+        reference_labels = _known_labels(reference, target)
+        current_labels = _known_labels(current, target)
+        if current_labels is None or not current_labels.notna().any():
+            result[target] = {"skipped": f"no known {target} labels in the current window"}
+            continue
+        if reference_labels is None or not reference_labels.notna().any():
+            result[target] = {"skipped": f"no known {target} labels in the reference window"}
+            continue
+        reference_window = _metrics(reference_labels, reference_scores)
+        current_window = _metrics(current_labels, current_scores)
+        auc_drop = reference_window["roc_auc"] - current_window["roc_auc"]
+        ece_rise = current_window["ece"] - reference_window["ece"]
+        entry: dict[str, Any] = {
+            "reference": reference_window,
+            "current": current_window,
+            "roc_auc_drop": _finite_or_none(auc_drop),
+            "ece_rise": _finite_or_none(ece_rise),
+            # NaN (one class only in a window) is unknown, not drift.
+            "drifted": bool(auc_drop > delta or ece_rise > delta),
+        }
+        if target == "churn" and bands is not None:
+            entry["renewal_rate_by_band"] = {
+                "reference": _renewal_rates(reference_labels, reference_scores, bands),
+                "current": _renewal_rates(current_labels, current_scores, bands),
+            }
+        result[target] = entry
+    if all("skipped" in entry for entry in result.values()):
+        return {"skipped": "; ".join(entry["skipped"] for entry in result.values())}
+    return result
+
+
+def _known_labels(frame: pd.DataFrame, target: str) -> pd.Series | None:
+    if target not in frame.columns:
+        return None
+    labels = pd.to_numeric(frame[target], errors="coerce")
+    if "label_known" in frame.columns:
+        labels = labels.where(frame["label_known"].fillna(False).astype(bool))
+    return labels.reset_index(drop=True)
+
+
+def _metrics(labels: pd.Series, scores: np.ndarray) -> dict[str, Any]:
+    known = labels.notna().to_numpy() & ~np.isnan(scores)
+    y = labels.to_numpy(dtype=float)[known]
+    p = scores[known]
+    return {
+        "rows": int(known.sum()),
+        "positive_rate": float(y.mean()) if y.size else None,
+        "mean_score": float(p.mean()) if p.size else None,
+        "roc_auc": roc_auc(y, p),
+        "ece": expected_calibration_error(y, p),
+    }
+
+
+def _renewal_rates(
+    labels: pd.Series, churn_scores: np.ndarray, bands: dict[str, float]
+) -> dict[str, float | None]:
+    known = labels.notna().to_numpy()
+    rates = band_renewal_rates(
+        labels.to_numpy(dtype=float)[known], band_labels(churn_scores[known], bands)
+    )
+    return {band: _finite_or_none(rate) for band, rate in rates.items()}
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)

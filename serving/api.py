@@ -1,0 +1,302 @@
+"""What the scoring service does, as plain code the BentoML class only forwards to.
+
+`ScoringApi` loads the model pair and the score store, keeps every fresh stored result as ready
+JSON in memory (the `/score_accounts` fast path is a dictionary look-up and a join), rescoring
+on demand only what is stale: a snapshot stored after its scores, or scores made by another
+model version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from retain.config import Config, load_config
+from serving.auth import api_tokens
+from serving.schemas import AccountFeatures
+from serving.scoring import (
+    ModelPair,
+    categorical_features,
+    frame_from_features,
+    load_model_pair,
+    score_frame,
+)
+from serving.store import StoredAccount, read_store
+
+SETTINGS_ENV = "RETAIN_SERVING_CONFIG"
+logger = logging.getLogger("retain.serving")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What `retain serve` hands the service process."""
+
+    config: Config
+    tokens: tuple[str, ...]
+    no_auth: bool = False
+    # Serve with BentoML's own defaults (access log, metrics, tracing): the "before" of the
+    # benchmark, never for production.
+    bentoml_defaults: bool = False
+
+
+def settings_payload(
+    config_overrides: Mapping[str, Mapping[str, Any]],
+    *,
+    workdir: str,
+    no_auth: bool = False,
+    bentoml_defaults: bool = False,
+) -> str:
+    """The RETAIN_SERVING_CONFIG value `settings_from_env` reads back."""
+    return json.dumps(
+        {
+            "overrides": config_overrides,
+            "workdir": workdir,
+            "no_auth": no_auth,
+            "bentoml_defaults": bentoml_defaults,
+        }
+    )
+
+
+def settings_from_env(environ: Mapping[str, str]) -> Settings:
+    payload = json.loads(environ.get(SETTINGS_ENV) or "{}")
+    config = load_config(workdir=payload.get("workdir"), overrides=payload.get("overrides"))
+    tokens = api_tokens(config.serving.api_tokens, dict(environ))
+    return Settings(
+        config=config,
+        tokens=tokens,
+        no_auth=bool(payload.get("no_auth", False)),
+        bentoml_defaults=bool(payload.get("bentoml_defaults", False)),
+    )
+
+
+def service_options(settings: Settings) -> dict[str, Any]:
+    """`@bentoml.service` options: the low-latency settings, or BentoML's defaults."""
+    if settings.bentoml_defaults:
+        return {}
+    serving = settings.config.serving
+    return {
+        "workers": serving.workers,
+        # One thread runs LightGBM for /score; more would only contend for the GIL.
+        "threads": 1,
+        "logging": {"access": {"enabled": False}},
+        "metrics": {"enabled": False},
+        "traffic": {"timeout": 30},
+    }
+
+
+def _error(status: int, message: str, loc: Sequence[str | int]) -> JSONResponse:
+    return JSONResponse(
+        {"error": message, "detail": [{"loc": list(loc), "msg": message}]}, status_code=status
+    )
+
+
+class ScoringApi:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.config = settings.config
+        self.models: ModelPair | None = None
+        self.ready = False
+        self.load_error: str | None = None
+        self._stored: dict[str, StoredAccount] = {}
+        self._cached: dict[str, bytes] = {}  # account_id -> result JSON (latest snapshot)
+        self._cached_as_of: dict[tuple[str, str], bytes] = {}  # other as_of dates, on demand
+        self._model_json = b"{}"
+        self._categorical: set[str] = set()
+        self._known_features: set[str] = set()
+
+    # -- start-up -----------------------------------------------------------------------------
+
+    def start_loading(self) -> threading.Thread:
+        thread = threading.Thread(target=self._load_logged, name="retain-load", daemon=True)
+        thread.start()
+        return thread
+
+    def _load_logged(self) -> None:
+        try:
+            self.load()
+        except Exception as error:  # the service stays unready and says why in its log
+            self.load_error = str(error)
+            logger.exception("retain: loading models or the score store failed")
+
+    def load(self) -> None:
+        models = load_model_pair(self.config)
+        store_path = Path(self.config.serving.store_path)
+        stored = read_store(store_path) if store_path.is_file() else {}
+        if not stored:
+            logger.warning("retain: no stored scores at %s; /score_accounts knows no account", store_path)
+        self.models = models
+        self._model_json = json.dumps(models.info()).encode()
+        self._categorical = categorical_features(models)
+        self._known_features = set(models.feature_names)
+        self._stored = stored
+        for account_id, account in stored.items():
+            if account.is_fresh_for(models):
+                self._cached[account_id] = json.dumps(account.result).encode()
+        # One prediction with reasons before /readyz says yes: the first caller pays no warm-up.
+        warm = next(iter(stored.values()), None)
+        self._rescore([warm] if warm else [], warm_up=True)
+        self.ready = True
+        logger.info(
+            "retain: ready with %s / %s, %d stored accounts (%d precomputed)",
+            models.churn_info.version,
+            models.expansion_info.version,
+            len(stored),
+            len(self._cached),
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _envelope(self, parts: Sequence[bytes]) -> Response:
+        request_id = uuid.uuid4().hex
+        body = b"".join(
+            (
+                b'{"request_id":"',
+                request_id.encode(),
+                b'","model":',
+                self._model_json,
+                b',"results":[',
+                b",".join(parts),
+                b"]}",
+            )
+        )
+        return Response(
+            body, media_type="application/json", headers={"x-request-id": request_id}
+        )
+
+    def _not_ready(self) -> JSONResponse:
+        return JSONResponse({"error": "the models are still loading; retry after /readyz"}, 503)
+
+    def _too_many(self, field: str, count: int) -> JSONResponse | None:
+        cap = self.config.serving.max_accounts_per_request
+        if count > cap:
+            return _error(413, f"at most {cap} accounts per request", [field])
+        return None
+
+    def _rescore(self, accounts: Sequence[StoredAccount], *, warm_up: bool = False) -> list[bytes]:
+        assert self.models is not None
+        records = [
+            {
+                "account_id": a.account_id,
+                "as_of": a.as_of,
+                "segment": a.segment,
+                "features": a.features,
+            }
+            for a in accounts
+        ] or [{"account_id": "warm-up", "segment": None, "features": {}}]
+        frame = frame_from_features(records, self.models)
+        results = score_frame(frame, self.models, self.config)
+        if warm_up:
+            return []
+        return [json.dumps(r).encode() for r in results]
+
+    # -- endpoints -----------------------------------------------------------------------------
+
+    def score(self, accounts: Sequence[AccountFeatures]) -> Response:
+        if not self.ready or self.models is None:
+            return self._not_ready()
+        if (too_many := self._too_many("accounts", len(accounts))) is not None:
+            return too_many
+        for index, account in enumerate(accounts):
+            for name, value in account.features.items():
+                loc = ["accounts", index, "features", name]
+                if name not in self._known_features:
+                    return _error(400, "unknown feature (see GET /metadata for the list)", loc)
+                if isinstance(value, str) and name not in self._categorical:
+                    return _error(400, "this feature takes a number or null", loc)
+        records = [
+            {
+                "account_id": a.account_id,
+                "as_of": a.as_of.isoformat() if a.as_of else None,
+                "segment": a.segment,
+                "features": a.features,
+            }
+            for a in accounts
+        ]
+        frame = frame_from_features(records, self.models)
+        results = score_frame(frame, self.models, self.config)
+        return self._envelope([json.dumps(r).encode() for r in results])
+
+    async def score_accounts(self, account_ids: Sequence[str], as_of: dt.date | None) -> Response:
+        if not self.ready or self.models is None:
+            return self._not_ready()
+        if (too_many := self._too_many("account_ids", len(account_ids))) is not None:
+            return too_many
+        parts: list[bytes | None] = []
+        stale: dict[int, str] = {}
+        for index, account_id in enumerate(account_ids):
+            stored = self._stored.get(account_id)
+            if as_of is None or (stored is not None and stored.as_of == as_of.isoformat()):
+                cached = self._cached.get(account_id)
+            else:
+                cached = self._cached_as_of.get((account_id, as_of.isoformat()))
+            parts.append(cached)
+            if cached is None:
+                stale[index] = account_id
+        if stale:
+            import anyio.to_thread
+
+            found = await anyio.to_thread.run_sync(self._score_missing, list(stale.values()), as_of)
+            for index, account_id in stale.items():
+                parts[index] = found.get(account_id) or json.dumps(
+                    {"account_id": account_id, "error": _missing_message(as_of)}
+                ).encode()
+        return self._envelope([p for p in parts if p is not None])
+
+    def _score_missing(self, account_ids: list[str], as_of: dt.date | None) -> dict[str, bytes]:
+        """Rescore stale or other-as_of accounts from their stored snapshots; cache the results."""
+        wanted = sorted(set(account_ids))
+        if as_of is None:
+            accounts = [self._stored[a] for a in wanted if a in self._stored]
+        else:
+            on_file = read_store(
+                self.config.serving.store_path, as_of=as_of.isoformat(), account_ids=wanted
+            )
+            accounts = list(on_file.values())
+        fresh: dict[str, bytes] = {}
+        rescore: list[StoredAccount] = []
+        assert self.models is not None
+        for account in accounts:
+            if account.is_fresh_for(self.models):
+                fresh[account.account_id] = json.dumps(account.result).encode()
+            else:
+                rescore.append(account)
+        if rescore:
+            for account, payload in zip(rescore, self._rescore(rescore), strict=True):
+                fresh[account.account_id] = payload
+        for account_id, payload in fresh.items():
+            stored = self._stored.get(account_id)
+            if as_of is None or (stored is not None and stored.as_of == as_of.isoformat()):
+                self._cached[account_id] = payload
+            else:
+                self._cached_as_of[(account_id, as_of.isoformat())] = payload
+        return fresh
+
+    def metadata_response(self) -> JSONResponse:
+        if not self.ready or self.models is None:
+            return self._not_ready()
+        return JSONResponse(
+            {
+                "model": self.models.info(),
+                "features": self.models.feature_names,
+                "categorical_features": sorted(self._categorical),
+                "bands": self.models.bands,
+                "max_accounts_per_request": self.config.serving.max_accounts_per_request,
+                "store_accounts": len(self._stored),
+            }
+        )
+
+
+def _missing_message(as_of: dt.date | None) -> str:
+    if as_of is None:
+        return "unknown account: no stored snapshot (run `retain score` for it)"
+    return "no stored snapshot of this account at this as_of (run `retain score --as-of`)"

@@ -1,0 +1,248 @@
+"""One catalogue entry per feature: how a CSM reads its value.
+
+Every name of the feature catalogue in docs/architecture.md has an entry here; a feature the
+catalogue does not know (an `attr_<column>` of the accounts table, a feature added later) gets a
+generic sentence from its name, so a reason never comes back without text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How one feature is shown: a label, the unit of its value and a sentence for a value."""
+
+    label: str
+    unit: str
+    render: Callable[[float], str]
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def _plural(count: float, singular: str, plural: str | None = None) -> str:
+    return singular if abs(count) == 1 else (plural or singular + "s")
+
+
+def _money(value: float) -> str:
+    if abs(value) >= 1_000_000:
+        return f"${value / 1_000_000:,.1f}M"
+    if abs(value) >= 10_000:
+        return f"${value / 1_000:,.0f}k"
+    return f"${value:,.0f}"
+
+
+def _count(label: str, noun: str, window: str, plural: str | None = None) -> Entry:
+    def render(value: float) -> str:
+        return f"{_number(value)} {_plural(value, noun, plural)}{window}"
+
+    return Entry(label, "count", render)
+
+
+def _change(subject: str, window: str) -> Entry:
+    """A percent change: direction first, because the trend matters more than the level."""
+
+    def render(value: float) -> str:
+        if round(value) == 0:
+            return f"{subject} flat{window}"
+        direction = "up" if value > 0 else "down"
+        return f"{subject} {direction} {abs(value):.0f}%{window}"
+
+    return Entry(f"{subject} change", "percent", render)
+
+
+def _flag(label: str, when_true: str, when_false: str) -> Entry:
+    return Entry(label, "flag", lambda value: when_true if value >= 0.5 else when_false)
+
+
+def _days(label: str, sentence: Callable[[str], str]) -> Entry:
+    def render(value: float) -> str:
+        days = round(value)
+        return sentence(f"{days:,} {_plural(days, 'day')}")
+
+    return Entry(label, "days", render)
+
+
+def _format(label: str, unit: str, template: str, scale: float = 1.0) -> Entry:
+    return Entry(label, unit, lambda value: template.format(v=value * scale))
+
+
+def _money_entry(label: str, template: str) -> Entry:
+    return Entry(label, "usd", lambda value: template.format(money=_money(value)))
+
+
+def _seat_utilization(value: float) -> str:
+    return f"Using {value * 100:.0f}% of licensed seats"
+
+
+def _nps_change(value: float) -> str:
+    if round(value) == 0:
+        return "NPS unchanged since the previous survey"
+    direction = "up" if value > 0 else "down"
+    return f"NPS {direction} {abs(value):.0f} points since the previous survey"
+
+
+def _days_to_renewal(value: float) -> str:
+    days = round(value)
+    if days < 0:
+        return f"Renewal date passed {-days:,} {_plural(days, 'day')} ago"
+    return f"Renewal in {days:,} {_plural(days, 'day')}"
+
+
+CATALOGUE: dict[str, Entry] = {
+    # usage
+    "active_users_7d": _count("Active users (7 days)", "active user", " in the last 7 days"),
+    "active_users_28d": _count("Active users (28 days)", "active user", " in the last 28 days"),
+    "active_users_90d": _count("Active users (90 days)", "active user", " in the last 90 days"),
+    "active_users_28d_change_pct": _change("Active users", " over the last 28 days"),
+    "events_28d": _count("Product events (28 days)", "product event", " in the last 28 days"),
+    "key_events_28d": _count("Key events (28 days)", "key value event", " in the last 28 days"),
+    "key_events_28d_change_pct": _change("Key value events", " over the last 28 days"),
+    "key_events_per_active_user_28d": _format(
+        "Depth of use", "events per user", "{v:,.1f} key events per active user in 28 days"
+    ),
+    "features_used_28d": _count(
+        "Breadth of use", "product feature", " used in the last 28 days"
+    ),
+    "weekly_active_users_slope_12w_pct": _change("Weekly active users", " per week over 12 weeks"),
+    "usage_14d_change_pct": _change("Usage", " over the last 14 days"),
+    "usage_drop_40pct_14d": _flag(
+        "Usage drop", "Usage fell 40% or more in 14 days", "No sharp usage drop in 14 days"
+    ),
+    "seat_utilization": Entry("Seat utilization", "ratio", _seat_utilization),
+    "days_since_last_activity": _days(
+        "Days since last activity", lambda d: f"Last product activity {d} ago"
+    ),
+    # support
+    "tickets_30d": _count("Tickets (30 days)", "support ticket", " in the last 30 days"),
+    "tickets_90d": _count("Tickets (90 days)", "support ticket", " in the last 90 days"),
+    "high_priority_tickets_90d": _count(
+        "High-priority tickets (90 days)", "high-priority ticket", " in the last 90 days"
+    ),
+    "escalated_tickets_30d": _count(
+        "Escalated tickets (30 days)", "escalated ticket", " in the last 30 days"
+    ),
+    "escalated_tickets_90d": _count(
+        "Escalated tickets (90 days)", "escalated ticket", " in the last 90 days"
+    ),
+    "open_tickets": _count("Open tickets", "open support ticket", ""),
+    "open_escalations": _count("Open escalations", "open escalation", ""),
+    "median_resolution_hours_90d": _format(
+        "Resolution time", "hours", "Median ticket resolution {v:,.0f} hours (90 days)"
+    ),
+    "ticket_csat_avg_90d": _format(
+        "Ticket CSAT", "score 1-5", "Ticket CSAT averages {v:.1f} of 5 (90 days)"
+    ),
+    # relationship
+    "active_contacts": _count("Active contacts", "active contact", " at the account"),
+    "champion_present": _flag("Champion", "A champion is in place", "No champion in place"),
+    "champion_left_90d": _flag(
+        "Champion left", "Champion left in the last 90 days", "No champion left in 90 days"
+    ),
+    "days_since_champion_left": _days("Days since champion left", lambda d: f"Champion left {d} ago"),
+    "executive_sponsor_present": _flag(
+        "Executive sponsor", "An executive sponsor is engaged", "No executive sponsor"
+    ),
+    "decision_maker_present": _flag(
+        "Decision maker", "The decision maker is a known contact", "No decision maker in contact"
+    ),
+    "meetings_90d": _count("Meetings (90 days)", "meeting", " in the last 90 days"),
+    "qbrs_180d": _count("QBRs (180 days)", "QBR", " in the last 180 days"),
+    "emails_out_90d": _count("Outreach emails (90 days)", "outreach email", " in the last 90 days"),
+    "outreach_response_rate_90d": _format(
+        "Outreach response rate", "ratio", "Replies to {v:.0f}% of outreach (90 days)", 100.0
+    ),
+    "days_since_last_touch": _days("Days since last touch", lambda d: f"Last CSM touch {d} ago"),
+    # outcome
+    "milestones_done": _count("Milestones done", "onboarding milestone", " achieved"),
+    "milestones_overdue": _count("Milestones overdue", "onboarding milestone", " overdue"),
+    "onboarding_completion_pct": _format(
+        "Onboarding completion", "percent", "Onboarding {v:.0f}% complete"
+    ),
+    "first_value_reached": _flag(
+        "First value", "First value reached", "First value not reached yet"
+    ),
+    "days_to_first_value": _days("Time to first value", lambda d: f"First value took {d}"),
+    "onboarding_stalled": _flag(
+        "Onboarding stalled",
+        "Onboarding stalled past its benchmark",
+        "Onboarding on track",
+    ),
+    # commercial
+    "arr": _money_entry("ARR", "ARR of {money}"),
+    "seats": _count("Licensed seats", "licensed seat", ""),
+    "tenure_days": _days("Tenure", lambda d: f"Customer for {d}"),
+    "days_to_renewal": Entry("Days to renewal", "days", _days_to_renewal),
+    "contract_term_days": _days("Contract term", lambda d: f"Contract term of {d}"),
+    "renewals_count": _count("Renewals", "past renewal", ""),
+    "arr_change_pct_365d": _change("ARR", " over the last 12 months"),
+    "arr_per_seat": _money_entry("ARR per seat", "{money} ARR per seat"),
+    # sentiment
+    "nps_last": _format("Last NPS", "score 0-10", "Last NPS response {v:.0f} of 10"),
+    "nps_change": Entry("NPS change", "points", _nps_change),
+    "days_since_last_nps": _days("Days since last NPS", lambda d: f"Last NPS response {d} ago"),
+    "survey_csat_avg_180d": _format(
+        "Survey CSAT", "score", "Survey CSAT averages {v:.1f} (180 days)"
+    ),
+    # account
+    "account_employees": _count("Employees", "employee", " at the customer"),
+    "account_industry": Entry("Industry", "category", lambda value: f"Industry is {value}"),
+    "account_region": Entry("Region", "category", lambda value: f"Region is {value}"),
+}
+
+# Sentences for a missing value, where "missing" itself means something to a CSM.
+_MISSING: dict[str, str] = {
+    "nps_last": "No NPS response on record",
+    "nps_change": "No NPS trend (fewer than two responses)",
+    "days_since_last_nps": "No NPS response on record",
+    "days_since_champion_left": "No champion has left",
+    "days_to_first_value": "First value not reached yet",
+    "days_since_last_activity": "No product activity on record",
+    "days_since_last_touch": "No CSM touch on record",
+    "ticket_csat_avg_90d": "No ticket CSAT in the last 90 days",
+    "survey_csat_avg_180d": "No survey CSAT in the last 180 days",
+    "median_resolution_hours_90d": "No resolved tickets in the last 90 days",
+    "outreach_response_rate_90d": "No outreach in the last 90 days",
+    "seat_utilization": "Seat count unknown",
+}
+
+
+def feature_label(feature: str) -> str:
+    """A readable name: the catalogue's label, else one made from the column name."""
+    if feature in CATALOGUE:
+        return CATALOGUE[feature].label
+    name = feature.removeprefix("attr_").removeprefix("account_")
+    return name.replace("_", " ").strip().capitalize() or feature
+
+
+def feature_unit(feature: str) -> str:
+    return CATALOGUE[feature].unit if feature in CATALOGUE else "value"
+
+
+def describe(feature: str, value: object) -> str:
+    """The sentence a CSM reads for `feature` at `value` (a number, a category or missing)."""
+    if _is_missing(value):
+        return _MISSING.get(feature, f"{feature_label(feature)} not recorded")
+    entry = CATALOGUE.get(feature)
+    if isinstance(value, str):
+        return f"{feature_label(feature)} is {value}"
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return f"{feature_label(feature)} is {value}"
+    if math.isinf(number):
+        return f"{feature_label(feature)} is {'very high' if number > 0 else 'very low'}"
+    if entry is None:
+        return f"{feature_label(feature)} is {_number(number)}"
+    return entry.render(number)

@@ -1,0 +1,132 @@
+"""The weekly account review a CS leader opens in a browser: one self-contained HTML file.
+
+Red then yellow accounts ordered by ARR at risk (ARR x churn probability), with days to
+renewal, the owner, reason sentences and signals; expansion candidates; and per segment the
+accounts, ARR and expected retained ARR (sum of (1 - p) x ARR over calibrated probabilities).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from retain.files import write_text
+from serving.scoring import ModelPair
+
+EXPANSION_CANDIDATES = 25  # a review lists the best few; the CSV has every account
+_BAND_ORDER = {"red": 0, "yellow": 1, "green": 2}
+
+
+def _money(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"${value:,.0f}"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _days_to_renewal(row: pd.Series) -> str:
+    if pd.isna(row["renewal_date"]) or pd.isna(row["as_of"]):
+        return "–"
+    return str((pd.Timestamp(row["renewal_date"]) - pd.Timestamp(row["as_of"])).days)
+
+
+def _owner(value: object) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def review_context(scored: pd.DataFrame, models: ModelPair) -> dict[str, Any]:
+    """Everything the template shows, computed from a `serving.batch.results_frame`."""
+    frame = scored.copy()
+    frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
+    frame["arr_at_risk"] = frame["arr"] * frame["churn_probability"]
+    frame["expected_retained"] = frame["arr"] * (1.0 - frame["churn_probability"])
+    frame["band_order"] = frame["health_band"].map(_BAND_ORDER)
+
+    at_risk = frame[frame["health_band"].isin(["red", "yellow"])].sort_values(
+        ["band_order", "arr_at_risk", "account_id"], ascending=[True, False, True]
+    )
+    candidates = frame[frame["health_band"] != "red"].assign(
+        expected_expansion=lambda f: f["arr"] * f["expansion_probability"]
+    )
+    candidates = candidates.sort_values(
+        ["expected_expansion", "account_id"], ascending=[False, True]
+    ).head(EXPANSION_CANDIDATES)
+
+    def account(row: pd.Series) -> dict[str, Any]:
+        reasons = json.loads(row["reasons"])
+        return {
+            "account_id": row["account_id"],
+            "segment": row["segment"],
+            "health_band": row["health_band"],
+            "churn": _percent(row["churn_probability"]),
+            "expansion": _percent(row["expansion_probability"]),
+            "arr": _money(row["arr"]),
+            "arr_at_risk": _money(row["arr_at_risk"]),
+            "days_to_renewal": _days_to_renewal(row),
+            "csm_id": _owner(row["csm_id"]),
+            "reasons": [r["text"] for r in reasons if r["direction"] == "raises"],
+            "expansion_reasons": [r["text"] for r in json.loads(row["expansion_reasons"])],
+            "signals": [s["text"] for s in json.loads(row["signals"])],
+        }
+
+    segments = []
+    for segment, group in frame.groupby(frame["segment"].fillna("(none)"), sort=True):
+        arr = float(group["arr"].sum())
+        retained = float(group["expected_retained"].sum())
+        segments.append(
+            {
+                "segment": segment,
+                "accounts": len(group),
+                "arr": _money(arr),
+                "expected_retained_arr": _money(retained),
+                "grr": _percent(retained / arr) if arr > 0 else "–",
+                "red": int((group["health_band"] == "red").sum()),
+                "yellow": int((group["health_band"] == "yellow").sum()),
+            }
+        )
+    as_of = pd.Timestamp(frame["as_of"].iloc[0]).date().isoformat() if len(frame) else "–"
+    return {
+        "as_of": as_of,
+        "models": models.info(),
+        "bands": models.bands,
+        "totals": {
+            "accounts": len(frame),
+            "arr": _money(float(frame["arr"].sum())),
+            "expected_retained_arr": _money(float(frame["expected_retained"].sum())),
+            "arr_at_risk": _money(float(at_risk["arr_at_risk"].sum())),
+            "red": int((frame["health_band"] == "red").sum()),
+            "yellow": int((frame["health_band"] == "yellow").sum()),
+        },
+        "segments": segments,
+        "at_risk": [account(row) for _, row in at_risk.iterrows()],
+        "expansion": [account(row) for _, row in candidates.iterrows()],
+        "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def render_review(context: dict[str, Any]) -> str:
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,  # account ids and attribute values are customer data
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.get_template("review.html.j2").render(**context)
+
+
+def write_review(
+    scored: pd.DataFrame, models: ModelPair, out: str | os.PathLike[str]
+) -> dict[str, int]:
+    """Render the review to `out` (atomically); return the counts the CLI prints."""
+    context = review_context(scored, models)
+    write_text(out, render_review(context))
+    return {"at_risk": len(context["at_risk"]), "expansion": len(context["expansion"])}

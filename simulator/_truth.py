@@ -1,0 +1,204 @@
+"""The oracle: true churn and expansion probabilities as the generating process knew them.
+
+For a snapshot (account, as_of) the process knows the latent state of the week before as_of, the
+contract running at as_of and its renewal schedule. It forecasts the state at each renewal
+decision inside the horizon (Kalman-style linear forecast of health and momentum, Markov
+forecast of champion and sponsor presence, decay of the escalation burden) and averages the
+logistic outcome model over the forecast's uncertainty. Decisions already fixed before as_of use
+the recorded state itself. The realised outcomes were drawn from the same formulas, so the AUC of
+these probabilities is the physical limit of any model on this data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import _latent as L
+from simulator import _params as P
+from simulator._calendar import Window
+from simulator._engine import ChunkResult
+
+SPINES: tuple[str, ...] = ("monthly", "renewals")
+_MAX_RENEWALS = 8  # monthly terms renew up to seven times inside a 180-day horizon
+_DAY_SHIFT = 100_000  # makes day numbers positive for the (account, day) search key
+
+
+def truth_rows(
+    result: ChunkResult,
+    contracts: dict[str, np.ndarray],
+    window: Window,
+    *,
+    horizon_days: int,
+    lead_days: int,
+) -> dict[str, np.ndarray]:
+    """Rows (account, as_of day, spine code, churn_probability, expansion_probability)."""
+    main = ~contracts["addon"]
+    order = np.lexsort((contracts["start"][main], contracts["account"][main]))
+    account = contracts["account"][main][order]
+    start = contracts["start"][main][order]
+    end = contracts["end"][main][order]
+    term = contracts["term"][main][order]
+    n = len(result.population)
+
+    months = window.month_starts()
+    monthly_account = np.repeat(np.arange(n), len(months))
+    monthly_day = np.tile(months, n)
+    renewal_key = np.unique(np.stack([account, end - lead_days], axis=1), axis=0)
+    inside = (renewal_key[:, 1] >= 0) & (renewal_key[:, 1] < window.n_days)
+    request_account = np.concatenate([monthly_account, renewal_key[inside, 0]])
+    request_day = np.concatenate([monthly_day, renewal_key[inside, 1]])
+    spine = np.concatenate(
+        [np.zeros(len(monthly_day), np.int8), np.ones(int(inside.sum()), np.int8)]
+    )
+
+    # The main contract covering each requested day: the latest one started on or before it.
+    stride = 4 * _DAY_SHIFT
+    contract_key = account * stride + start + _DAY_SHIFT
+    request_key = request_account * stride + request_day + _DAY_SHIFT
+    cover = np.searchsorted(contract_key, request_key, side="right") - 1
+    safe = np.maximum(cover, 0)
+    active = (cover >= 0) & (account[safe] == request_account) & (end[safe] > request_day)
+    cover = cover[active]
+    request_account, request_day, spine = request_account[active], request_day[active], spine[active]
+
+    churn, expansion = _probabilities(
+        result,
+        window,
+        request_account,
+        request_day,
+        end[cover],
+        term[cover],
+        horizon_days=horizon_days,
+    )
+    return {
+        "account": request_account,
+        "day": request_day,
+        "spine": spine,
+        "churn_probability": churn,
+        "expansion_probability": expansion,
+    }
+
+
+def _probabilities(
+    result: ChunkResult,
+    window: Window,
+    account: np.ndarray,
+    day: np.ndarray,
+    renewal: np.ndarray,
+    term: np.ndarray,
+    *,
+    horizon_days: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    pop, hist = result.population, result.history
+    weeks = window.n_weeks
+    segment = pop.segment[account]
+    join_week = np.maximum(pop.created[account], 0) // 7
+    known_week = np.clip((day - 1) // 7, join_week, weeks - 1)
+    mu = pop.mu[account]
+    x0 = hist.x[account, known_week].astype(np.float64)
+    v0 = hist.v[account, known_week].astype(np.float64)
+    h0 = mu + x0
+    powers, covs = L.forecast_tables()
+    max_steps = len(powers) - 1
+
+    def seg(attribute: str) -> np.ndarray:
+        return P.segment_vector(attribute, segment)[:, None]
+
+    # -- renewals inside the horizon and the decision week of each -------------------------
+    k = np.arange(_MAX_RENEWALS)[None, :]
+    term_days = term[:, None] * 30.44
+    ends = renewal[:, None] + np.round(k * term_days).astype(np.int64)
+    valid = ends <= (day + horizon_days)[:, None]
+    decided = np.maximum(ends // 7 - P.DECISION_LAG_WEEKS, join_week[:, None])
+    steps = decided - known_week[:, None]
+    known = steps <= 0
+    s = np.clip(steps, 0, max_steps)
+    rows = account[:, None]
+    past = np.clip(decided, 0, weeks - 1)
+
+    x_forecast = powers[s, 0, 0] * x0[:, None] + powers[s, 0, 1] * v0[:, None]
+    v_forecast = powers[s, 1, 1] * v0[:, None]
+    x = np.where(known, hist.x[rows, past], x_forecast)
+    v = np.where(known, hist.v[rows, past], v_forecast)
+
+    champion_absent = _markov_absent(
+        hist.champion_absent[account, known_week], seg("champion_leave"), seg("champion_replace"), s
+    )
+    sponsor_absent = pop.sponsor_role[account][:, None] * _markov_absent(
+        hist.sponsor_absent[account, known_week], seg("sponsor_leave"), seg("sponsor_replace"), s
+    )
+    champion_absent = np.where(known, hist.champion_absent[rows, past], champion_absent)
+    sponsor_absent = np.where(known, hist.sponsor_absent[rows, past], sponsor_absent)
+
+    decay = P.ESCALATION_DECAY**s
+    escalation_rate = (
+        P.segment_vector("ticket_rate", segment)
+        * np.exp(-0.6 * h0)
+        * L.sigmoid(P.segment_vector("escalation_logit", segment) - 0.6 * h0)
+    )[:, None]
+    escalations = decay * hist.escalations[account, known_week][:, None] + escalation_rate * (
+        1 - decay
+    ) / (1 - P.ESCALATION_DECAY)
+    escalations = np.where(known, hist.escalations[rows, past], escalations)
+
+    seg_codes = segment[:, None]
+    churn_mean = L.churn_logit(
+        seg_codes,
+        mu[:, None] + x,
+        v,
+        champion_absent,
+        sponsor_absent,
+        escalations,
+        pop.stalled[account][:, None],
+        decided * 7.0 - pop.created[account][:, None],
+        term[:, None],
+    )
+    w_h = seg("churn_health")
+    w_t = seg("churn_trend") / (1.0 - P.PHI)
+    gaussian = w_h**2 * covs[s, 0, 0] + 2 * w_h * w_t * covs[s, 0, 1] + w_t**2 * covs[s, 1, 1]
+    bernoulli = seg("churn_champion_absent") ** 2 * champion_absent * (1 - champion_absent) + seg(
+        "churn_sponsor_absent"
+    ) ** 2 * sponsor_absent * (1 - sponsor_absent)
+    churn_variance = np.where(known, 0.0, gaussian + bernoulli)
+    churn_each = np.where(valid, L.expected_sigmoid(churn_mean, churn_variance), 0.0)
+    churn = 1.0 - np.prod(1.0 - churn_each, axis=1)
+
+    # -- expansion: at a renewal, or an add-on before it ---------------------------------------
+    growth = (pop.growth[account] + P.POOL_HEALTH_GROWTH * h0)[:, None]
+    log_pressure0 = hist.log_pressure[account, known_week][:, None].astype(np.float64)
+    pressure = np.where(
+        known,
+        hist.log_pressure[rows, past],
+        log_pressure0 + growth * s / 52.0,
+    )
+    expand_each = L.expected_sigmoid(
+        L.expansion_logit(seg_codes, mu[:, None] + x, pressure, term[:, None]),
+        np.where(known, 0.0, seg("expansion_health") ** 2 * covs[s, 0, 0]),
+    )
+    renewal_expansion = 1.0 - np.prod(1.0 - np.where(valid, expand_each, 0.0), axis=1)
+
+    horizon_weeks = horizon_days // 7 + 1
+    j = known_week[:, None] + 1 + np.arange(horizon_weeks)[None, :]
+    step = np.minimum(j - known_week[:, None], max_steps)
+    in_horizon = j * 7 < (day + horizon_days)[:, None]
+    renewal_week = (renewal // 7)[:, None]
+    next_end_week = ((renewal + np.round(term * 30.44)) // 7)[:, None]
+    unfrozen = (j < renewal_week - P.UPSELL_FREEZE_WEEKS) | (
+        (j >= renewal_week) & (next_end_week - j > P.UPSELL_FREEZE_WEEKS)
+    )
+    cooled = j >= hist.cooldown_until[account, known_week][:, None]
+    x_path = powers[step, 0, 0] * x0[:, None] + powers[step, 0, 1] * v0[:, None]
+    hazard = L.upsell_hazard(mu[:, None] + x_path, log_pressure0 + growth * step / 52.0)
+    hazard = np.where(in_horizon & unfrozen & cooled, hazard, 0.0)
+    upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
+
+    expansion = (1.0 - churn) * (1.0 - (1.0 - renewal_expansion) * (1.0 - upsell))
+    return churn, expansion
+
+
+def _markov_absent(
+    absent_now: np.ndarray, leave: np.ndarray, replace: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
+    """P(absent after `steps` weeks) for a two-state chain (present -> absent at `leave`)."""
+    stationary = leave / (leave + replace)
+    return stationary + (absent_now[:, None] - stationary) * (1.0 - leave - replace) ** steps

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from retain.config import Config
+from retain.errors import RetainError
+from training import SegmentedModel, labelled_rows
+from training.registry import load_registered, log_and_register, model_name, promote
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.fixture(scope="module")
+def model(frame, config) -> SegmentedModel:
+    rows = labelled_rows(frame, "churn")
+    return SegmentedModel("churn", config).fit(rows, rows["churn"])
+
+
+def test_model_name():
+    assert model_name("churn") == "retain-churn"
+    config = Config().with_overrides({"tracking": {"registered_model_prefix": "acme"}})
+    assert model_name("expansion", config) == "acme-expansion"
+
+
+def test_registered_pyfunc_loads_without_pickle_in_a_fresh_process(store, model, frame, tmp_path):
+    ref = log_and_register(model, frame)
+    assert (ref.name, ref.version, ref.alias) == ("retain-churn", "1", "challenger")
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri="models:/retain-churn/1", dst_path=str(tmp_path / "download")
+    )
+    names = [p for p in os.listdir(local)] + [
+        name for _, _, files in os.walk(local) for name in files
+    ]
+    assert not [n for n in names if n.endswith((".pkl", ".pickle", ".cloudpickle", ".joblib"))]
+    assert json.load(open(os.path.join(local, "artifacts", "segmented_model", "model.json")))
+
+    probe = frame.sample(100, random_state=2)
+    probe.to_parquet(tmp_path / "probe.parquet")
+    script = textwrap.dedent(
+        """
+        import sys
+        import mlflow, pandas as pd
+        model = mlflow.pyfunc.load_model("models:/retain-churn@challenger")
+        out = model.predict(pd.read_parquet(sys.argv[1]))
+        out.to_parquet(sys.argv[2])
+        """
+    )
+    env = {**os.environ, "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "probe.parquet"), str(tmp_path / "out.pq")],
+        env=env,
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    out = pd.read_parquet(tmp_path / "out.pq")
+    np.testing.assert_allclose(out["probability"], model.predict_proba(probe)[:, 1], atol=1e-12)
+    np.testing.assert_allclose(out["raw_margin"], model.raw_margin(probe), atol=1e-12)
+    assert set(out["band"]) <= {"green", "yellow", "red"}
+
+
+def test_load_registered_falls_back_to_challenger_then_follows_champion(store, model, frame):
+    with pytest.raises(RetainError, match="No registered model 'retain-churn'"):
+        load_registered("churn")
+    log_and_register(model, frame)
+    loaded, ref = load_registered("churn")
+    assert (ref.version, ref.alias) == ("1", "challenger")
+    np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
+
+    second = log_and_register(model, frame)
+    assert second.version == "2"
+    promoted = promote("churn", "1", "backtest beats the scorecard")
+    assert (promoted.version, promoted.alias) == ("1", "champion")
+    _, ref = load_registered("churn")
+    assert (ref.version, ref.alias) == ("1", "champion")
+    _, ref = load_registered("churn", alias="challenger")
+    assert ref.version == "2"
+
+    tags = MlflowClient().get_model_version("retain-churn", "1").tags
+    assert tags["promoted_by"] == getpass.getuser()
+    assert tags["promotion_reason"] == "backtest beats the scorecard"
+    assert pd.Timestamp(tags["promoted_at"]).tzinfo is not None
+
+
+def test_promote_unknown_version_is_a_clear_error(store, model, frame):
+    log_and_register(model, frame)
+    with pytest.raises(RetainError, match="no version 7"):
+        promote("churn", "7", "why not")
+    with pytest.raises(RetainError, match="reason"):
+        promote("churn", "1", " ")

@@ -1,0 +1,70 @@
+"""The rows a model may learn from, and the four candidate models fitted side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.progress import Progress
+
+from features.frame import TARGETS
+from retain.config import Config
+from retain.errors import RetainError
+from training.baselines import LogisticBaseline, RuleScorecard
+from training.global_model import GlobalModel
+from training.segmented import SegmentedModel, require_columns
+
+CANDIDATES: tuple[str, ...] = ("segmented", "global", "logistic", "scorecard")
+
+
+def labelled_rows(
+    frame: pd.DataFrame, target: str, cutoff: str | pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """Rows whose `target` outcome is known, and known strictly before `cutoff` when given.
+
+    A label whose horizon (plus grace) ends on or after the cutoff was not knowable at the cutoff,
+    so a model trained "as of" the cutoff must never see it.
+    """
+    if target not in TARGETS:
+        raise RetainError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    require_columns(frame, (target, "label_known", "label_known_at"), "Training")
+    known = frame["label_known"].fillna(False).astype(bool) & frame[target].notna()
+    if cutoff is not None:
+        known_at = pd.to_datetime(frame["label_known_at"])
+        known &= known_at.notna() & (known_at < pd.Timestamp(cutoff))
+    return frame.loc[known]
+
+
+def fit_candidates(
+    frame: pd.DataFrame,
+    target: str,
+    config: Config | None = None,
+    cutoff: str | pd.Timestamp | None = None,
+    progress: Progress | None = None,
+    segment_params: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Fit "segmented", "global", "logistic" and "scorecard" on the labelled rows (no MLflow)."""
+    config = config or Config()
+    rows = labelled_rows(frame, target, cutoff)
+    if rows.empty:
+        where = f" before {pd.Timestamp(cutoff).date()}" if cutoff is not None else ""
+        raise RetainError(
+            f"No row of the feature frame ({len(frame)} rows) has a known {target!r} label"
+            f"{where}; the data needs more history than the {config.labels.horizon_days}-day "
+            "horizon plus grace"
+        )
+    y = rows[target].astype(int)
+    models: dict[str, Any] = {
+        "segmented": SegmentedModel(target, config, segment_params=segment_params),
+        "global": GlobalModel(target, config, params=(segment_params or {}).get("__global__")),
+        "logistic": LogisticBaseline(target, config),
+        "scorecard": RuleScorecard(target, config),
+    }
+    task = progress.add_task(f"fit {target}", total=len(models)) if progress else None
+    for name, model in models.items():
+        if progress is not None and task is not None:
+            progress.update(task, description=f"fit {target}: {name}")
+        model.fit(rows, y)
+        if progress is not None and task is not None:
+            progress.advance(task)
+    return models

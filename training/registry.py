@@ -1,0 +1,183 @@
+"""The MLflow model registry: register a SegmentedModel, load it back without pickle, promote.
+
+Registered names are `<prefix>-<target>` (retain-churn, retain-expansion). A newly trained model
+gets the alias "challenger"; `promote` moves "champion" and records who, when and why as tags of
+the model version. Loading downloads the model's files and reads the LightGBM text boosters and
+JSON through `SegmentedModel.load`: nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from retain.config import Config
+from retain.errors import RetainError
+from training.segmented import SegmentedModel
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+_PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: str
+    alias: str | None = None
+
+
+def model_name(target: str, config: Config | None = None) -> str:
+    config = config or Config()
+    return f"{config.tracking.registered_model_prefix}-{target}"
+
+
+def _client(config: Config) -> Any:
+    from training.tracking import configure_mlflow
+
+    configure_mlflow(config)
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def _pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [
+        f"{package}=={version(package)}"
+        for package in ("mlflow", "lightgbm", "numpy", "pandas", "scikit-learn")
+    ]
+
+
+def log_and_register(
+    model: SegmentedModel,
+    frame_sample: pd.DataFrame,
+    *,
+    config: Config | None = None,
+    alias: str = CHALLENGER,
+    tags: dict[str, str] | None = None,
+) -> ModelRef:
+    """Log `model` as a models-from-code pyfunc in the active run (or a new one), register it
+    as `retain-<target>` and point `alias` at the new version."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    config = config or Config()
+    client = _client(config)
+    name = model_name(model.target, config)
+    example = frame_sample[["segment", *model.feature_names_]].head(5).copy()
+    with tempfile.TemporaryDirectory(prefix="retain-model-") as tmp:
+        saved = model.save(Path(tmp) / "segmented_model")
+        from training.pyfunc_model import ARTIFACT_KEY, SegmentedModelPyfunc
+
+        wrapper = SegmentedModelPyfunc()
+        wrapper.model = model
+        signature = infer_signature(example, wrapper.predict(None, example))
+        active = mlflow.active_run()
+        if active is None:
+            # Name the experiment: MLflow otherwise reuses the id it cached for a previous store.
+            mlflow.set_experiment(config.tracking.experiment)
+            mlflow.start_run(run_name=f"register {name}")
+        try:
+            info = mlflow.pyfunc.log_model(
+                name=f"{model.target}_model",
+                python_model=str(_PYFUNC_FILE),
+                artifacts={ARTIFACT_KEY: str(saved)},
+                signature=signature,
+                input_example=example,
+                pip_requirements=_pip_requirements(),
+                registered_model_name=name,
+            )
+        finally:
+            if active is None:
+                mlflow.end_run()
+    version = str(info.registered_model_version)
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, alias, version)
+    return ModelRef(name=name, version=version, alias=alias)
+
+
+def _version_by_alias(client: Any, name: str, alias: str) -> Any | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def load_registered(
+    target: str, alias: str = CHAMPION, config: Config | None = None
+) -> tuple[SegmentedModel, ModelRef]:
+    """The model behind `alias` (falling back from champion to challenger), without pickle."""
+    import mlflow
+
+    config = config or Config()
+    client = _client(config)
+    name = model_name(target, config)
+    candidates = [alias] + ([CHALLENGER] if alias == CHAMPION else [])
+    version = None
+    for candidate in candidates:
+        version = _version_by_alias(client, name, candidate)
+        if version is not None:
+            alias = candidate
+            break
+    if version is None:
+        raise RetainError(
+            f"No registered model {name!r} with alias {' or '.join(map(repr, candidates))} in "
+            f"{config.tracking.resolved_tracking_uri()}; run `retain train` first "
+            "(or set MLFLOW_TRACKING_URI to the store that holds it)"
+        )
+    from training.pyfunc_model import ARTIFACT_KEY
+
+    with tempfile.TemporaryDirectory(prefix="retain-load-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{name}/{version.version}", dst_path=tmp
+        )
+        model = SegmentedModel.load(Path(local) / "artifacts" / ARTIFACT_KEY)
+    return model, ModelRef(name=name, version=str(version.version), alias=alias)
+
+
+def set_alias(
+    target: str, alias: str, version: str | int, config: Config | None = None
+) -> ModelRef:
+    """Point `alias` of `retain-<target>` at `version` (which must exist)."""
+    from mlflow.exceptions import MlflowException
+
+    config = config or Config()
+    client = _client(config)
+    name = model_name(target, config)
+    try:
+        client.get_model_version(name, str(version))
+    except MlflowException as error:
+        raise RetainError(
+            f"Registered model {name!r} has no version {version} in "
+            f"{config.tracking.resolved_tracking_uri()}"
+        ) from error
+    client.set_registered_model_alias(name, alias, str(version))
+    return ModelRef(name=name, version=str(version), alias=alias)
+
+
+def promote(target: str, version: str | int, reason: str, config: Config | None = None) -> ModelRef:
+    """Move "champion" to `version` and record promoted_by / promoted_at / promotion_reason."""
+    config = config or Config()
+    if not reason.strip():
+        raise RetainError("A promotion needs a reason (--reason)")
+    ref = set_alias(target, CHAMPION, version, config)
+    client = _client(config)
+    tags = {
+        "promoted_by": getpass.getuser(),
+        "promoted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "promotion_reason": reason,
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(ref.name, ref.version, key, value)
+    return ref

@@ -1,0 +1,330 @@
+"""SegmentedModel: one LightGBM booster per segment, calibrated per segment, stored without pickle.
+
+A segment with enough positive labels in its training window gets its own booster; one with too
+few uses the global booster (trained on every segment), and `segment_strategy_` says which and
+why. Either way the segment gets its own calibrator, fitted on out-of-time rows, so its
+probabilities match its own base rate. Segments unseen at fit time use the global booster and
+the global calibrator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from retain.config import Config
+from retain.errors import RetainError
+from retain.files import write_json, write_text
+from training import _booster
+from training._design import DesignSpec, labels_array
+from training._metrics import validation_metrics
+from training._split import time_split
+from training.bands import choose_bands
+from training.calibration import IDENTITY, Calibrator, fit_calibrator
+from training.explain import Explanation
+
+GLOBAL = "__global__"
+FORMAT_VERSION = 1
+_MODEL_FILE = "model.json"
+
+
+def segments_of(frame: pd.DataFrame) -> np.ndarray:
+    if "segment" not in frame.columns:
+        raise RetainError(
+            f"The feature frame has no 'segment' column (columns: {', '.join(frame.columns[:20])})"
+        )
+    return frame["segment"].astype("string").fillna("(none)").astype(str).to_numpy()
+
+
+def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise RetainError(
+            f"{what} needs column(s) {', '.join(missing)} in the feature frame "
+            f"({len(frame)} rows; columns: {', '.join(map(str, frame.columns[:20]))})"
+        )
+
+
+class SegmentedModel:
+    """Per-segment LightGBM with per-segment calibration (scikit-learn estimator contract)."""
+
+    def __init__(
+        self,
+        target: str = "churn",
+        config: Config | None = None,
+        segment_params: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.target = target
+        self.config = config
+        # Tuned LightGBM parameters per segment name ("__global__" for the global booster).
+        self.segment_params = segment_params
+
+    # -- fitting -------------------------------------------------------------------------------
+
+    def fit(self, X: pd.DataFrame, y: Any) -> SegmentedModel:
+        require_columns(X, ("segment", "as_of"), "SegmentedModel.fit")
+        config = self.config or Config()
+        tc = config.training
+        labels = labels_array(y, self.target)
+        if len(labels) != len(X):
+            raise RetainError(f"{len(X)} feature rows but {len(labels)} labels")
+        if len(np.unique(labels)) < 2:
+            raise RetainError(
+                f"Cannot train a {self.target} model: all {len(labels)} labelled rows have the "
+                f"same label ({labels[0] if len(labels) else 'none'})"
+            )
+        spec = DesignSpec.from_frame(X)
+        matrix = spec.matrix(X)
+        segments = segments_of(X)
+        valid, split = time_split(X["as_of"], tc.validation_fraction, tc.seed)
+        train = ~valid
+        params = {k: dict(v) for k, v in (self.segment_params or {}).items()}
+        names = list(spec.feature_names)
+        cats = spec.categorical_indices
+
+        def fit_on(mask: np.ndarray, key: str) -> lgb.Booster:
+            return _booster.fit_booster(
+                matrix[mask & train],
+                labels[mask & train],
+                matrix[mask & valid],
+                labels[mask & valid],
+                feature_names=names,
+                categorical=cats,
+                config=tc,
+                overrides=params.get(key),
+            )
+
+        everything = np.ones(len(X), dtype=bool)
+        global_booster = fit_on(everything, GLOBAL)
+        global_margin = _booster.raw_margin(global_booster, matrix)
+        global_calibrator = fit_calibrator(
+            global_margin[valid], labels[valid], isotonic_min_rows=tc.isotonic_min_rows
+        )
+
+        boosters: dict[str, lgb.Booster] = {}
+        strategy: dict[str, str] = {}
+        reasons: dict[str, str] = {}
+        calibrators: dict[str, Calibrator] = {}
+        metrics: dict[str, dict[str, float]] = {}
+        margin = global_margin.copy()
+        segment_names = sorted(set(segments.tolist()))
+        for segment in segment_names:
+            in_segment = segments == segment
+            positives = int(labels[in_segment & train].sum())
+            if positives >= tc.min_positives_per_segment:
+                boosters[segment] = fit_on(in_segment, segment)
+                strategy[segment] = "own"
+                reasons[segment] = (
+                    f"{positives} training positives >= {tc.min_positives_per_segment}"
+                )
+                margin[in_segment] = _booster.raw_margin(boosters[segment], matrix[in_segment])
+            else:
+                strategy[segment] = "global"
+                reasons[segment] = (
+                    f"{positives} training positives < {tc.min_positives_per_segment}: "
+                    "global booster, segment calibration"
+                )
+            calibration_rows = in_segment & valid
+            calibrator = fit_calibrator(
+                margin[calibration_rows],
+                labels[calibration_rows],
+                isotonic_min_rows=tc.isotonic_min_rows,
+            )
+            if calibrator is IDENTITY and strategy[segment] == "global":
+                # One class out of time: the global mapping beats the booster's raw probability.
+                calibrator = global_calibrator
+            calibrators[segment] = calibrator
+            p_valid = calibrator.predict(margin[calibration_rows])
+            metrics[segment] = {
+                "train_rows": int((in_segment & train).sum()),
+                "train_positives": positives,
+                "valid_rows": int(calibration_rows.sum()),
+                "valid_positives": int(labels[calibration_rows].sum()),
+                **validation_metrics(labels[calibration_rows], p_valid),
+            }
+
+        p_all = np.empty(len(X))
+        for segment in segment_names:
+            rows = segments == segment
+            p_all[rows] = calibrators[segment].predict(margin[rows])
+        metrics["__all__"] = {
+            "train_rows": int(train.sum()),
+            "train_positives": int(labels[train].sum()),
+            "valid_rows": int(valid.sum()),
+            "valid_positives": int(labels[valid].sum()),
+            **validation_metrics(labels[valid], p_all[valid]),
+        }
+
+        as_of = pd.to_datetime(X["as_of"])
+        self.design_ = spec
+        self.feature_names_ = list(spec.feature_names)
+        self.categories_ = {k: list(v) for k, v in spec.categories.items()}
+        self.segments_ = segment_names
+        self.segment_strategy_ = strategy
+        self.segment_reasons_ = reasons
+        self.boosters_ = boosters
+        self.global_booster_ = global_booster
+        self.calibrators_ = calibrators
+        self.global_calibrator_ = global_calibrator
+        self.bands_ = choose_bands(labels[valid], p_all[valid], config)
+        self.metrics_ = metrics
+        self.validation_split_ = split
+        self.data_window_ = {
+            "first_as_of": str(as_of.min().date()),
+            "last_as_of": str(as_of.max().date()),
+            "valid_from": str(as_of[valid].min().date()) if valid.any() else None,
+        }
+        self.n_features_in_ = len(self.feature_names_)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "global_booster_"):
+            raise RetainError("This SegmentedModel is not fitted yet; call fit() or load()")
+
+    def _booster_rows(self, X: pd.DataFrame) -> list[tuple[str, lgb.Booster, np.ndarray]]:
+        """(segment key, booster, row mask) covering every row exactly once."""
+        segments = segments_of(X)
+        groups = []
+        covered = np.zeros(len(X), dtype=bool)
+        for segment, booster in self.boosters_.items():
+            rows = segments == segment
+            if rows.any():
+                groups.append((segment, booster, rows))
+                covered |= rows
+        if (~covered).any():
+            groups.append((GLOBAL, self.global_booster_, ~covered))
+        return groups
+
+    def raw_margin(self, X: pd.DataFrame) -> np.ndarray:
+        """Log-odds of the booster each row's segment uses, before calibration."""
+        self._check_fitted()
+        matrix = self.design_.matrix(X)
+        out = np.empty(len(X), dtype=np.float64)
+        for _, booster, rows in self._booster_rows(X):
+            out[rows] = _booster.raw_margin(booster, matrix[rows])
+        return out
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """(n, 2); column 1 is the calibrated probability of the target event."""
+        margin = self.raw_margin(X)
+        segments = segments_of(X)
+        p = np.empty(len(X), dtype=np.float64)
+        for segment in np.unique(segments):
+            rows = segments == segment
+            calibrator = self.calibrators_.get(segment, self.global_calibrator_)
+            p[rows] = calibrator.predict(margin[rows])
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+
+    def explain(self, X: pd.DataFrame) -> Explanation:
+        """Exact TreeSHAP contributions (log-odds) of each row's booster plus its base value."""
+        self._check_fitted()
+        matrix = self.design_.matrix(X)
+        n_features = len(self.feature_names_)
+        contrib = np.empty((len(X), n_features), dtype=np.float64)
+        base = np.empty(len(X), dtype=np.float64)
+        margin = np.empty(len(X), dtype=np.float64)
+        for _, booster, rows in self._booster_rows(X):
+            values = _booster.contributions(booster, matrix[rows])
+            contrib[rows] = values[:, :n_features]
+            base[rows] = values[:, n_features]
+            margin[rows] = _booster.raw_margin(booster, matrix[rows])
+        frame = pd.DataFrame(contrib, columns=self.feature_names_, index=X.index)
+        return Explanation(contributions=frame, base_value=base, raw_margin=margin)
+
+    def band(self, X: pd.DataFrame) -> np.ndarray:
+        from training.bands import band_of
+
+        return band_of(self.predict_proba(X)[:, 1], self.bands_)
+
+    # -- persistence (LightGBM text + JSON, never pickle) -------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        self._check_fitted()
+        directory = Path(directory)
+        (directory / "boosters").mkdir(parents=True, exist_ok=True)
+        files = {GLOBAL: "boosters/global.txt"}
+        for i, segment in enumerate(sorted(self.boosters_)):
+            files[segment] = f"boosters/segment_{i}.txt"
+        for key, relative in files.items():
+            booster = self.global_booster_ if key == GLOBAL else self.boosters_[key]
+            write_text(directory / relative, booster.model_to_string())
+        payload = {
+            "format_version": FORMAT_VERSION,
+            "kind": "retain.SegmentedModel",
+            "target": self.target,
+            "design": self.design_.to_json(),
+            "segments": self.segments_,
+            "segment_strategy": self.segment_strategy_,
+            "segment_reasons": self.segment_reasons_,
+            "booster_files": files,
+            "calibrators": {k: c.to_json() for k, c in self.calibrators_.items()},
+            "global_calibrator": self.global_calibrator_.to_json(),
+            "bands": self.bands_,
+            "metrics": self.metrics_,
+            "validation_split": self.validation_split_,
+            "data_window": self.data_window_,
+            "segment_params": self.segment_params,
+        }
+        write_json(directory / _MODEL_FILE, _json_safe(payload))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> SegmentedModel:
+        directory = Path(directory)
+        path = directory / _MODEL_FILE
+        if not path.is_file():
+            raise RetainError(f"No saved SegmentedModel in {directory} (missing {_MODEL_FILE})")
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("format_version") != FORMAT_VERSION:
+            raise RetainError(
+                f"{path} has model format {payload.get('format_version')!r}; "
+                f"this version of retain reads format {FORMAT_VERSION}"
+            )
+        model = cls(target=payload["target"], segment_params=payload.get("segment_params"))
+        model.design_ = DesignSpec.from_json(payload["design"])
+        model.feature_names_ = list(model.design_.feature_names)
+        model.categories_ = {k: list(v) for k, v in model.design_.categories.items()}
+        model.segments_ = list(payload["segments"])
+        model.segment_strategy_ = dict(payload["segment_strategy"])
+        model.segment_reasons_ = dict(payload["segment_reasons"])
+        files = payload["booster_files"]
+        model.global_booster_ = lgb.Booster(model_file=str(directory / files[GLOBAL]))
+        model.boosters_ = {
+            key: lgb.Booster(model_file=str(directory / relative))
+            for key, relative in files.items()
+            if key != GLOBAL
+        }
+        model.calibrators_ = {k: Calibrator.from_json(v) for k, v in payload["calibrators"].items()}
+        model.global_calibrator_ = Calibrator.from_json(payload["global_calibrator"])
+        model.bands_ = dict(payload["bands"])
+        model.metrics_ = payload["metrics"]
+        model.validation_split_ = payload["validation_split"]
+        model.data_window_ = payload["data_window"]
+        model.n_features_in_ = len(model.feature_names_)
+        model.classes_ = np.array([0, 1])
+        return model
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN metrics become null: strict JSON readers reject NaN."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value

@@ -1,0 +1,275 @@
+"""The `retain train` stage: fit, compare, track and register the models of each target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.progress import Progress
+
+from retain.config import Config
+from retain.errors import RetainError
+from training._metrics import validation_metrics
+from training._split import time_split
+from training.baselines import LogisticBaseline, RuleScorecard
+from training.candidates import labelled_rows
+from training.global_model import GlobalModel
+from training.registry import ModelRef, log_and_register
+from training.segmented import GLOBAL, SegmentedModel, segments_of
+
+METRIC_NAMES: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
+
+
+@dataclass
+class TrainResult:
+    tracking_uri: str
+    experiment: str
+    run_id: str
+    models: dict[str, SegmentedModel] = field(default_factory=dict)
+    refs: dict[str, ModelRef] = field(default_factory=dict)
+    # One row per (target, model, segment): validation rows/positives and METRIC_NAMES.
+    metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def train(
+    frame: pd.DataFrame,
+    targets: Sequence[str] = ("churn", "expansion"),
+    config: Config | None = None,
+    *,
+    experiment: str | None = None,
+    n_trials: int = 0,
+    cutoff: str | pd.Timestamp | None = None,
+    progress: Progress | None = None,
+) -> TrainResult:
+    """One MLflow parent run; per target a segmented model (registered as challenger), a global
+    model and two baselines, each a nested run with out-of-time validation metrics."""
+    import mlflow
+
+    from training.tracking import configure_mlflow
+
+    config = config or Config()
+    experiment = experiment or config.tracking.experiment
+    uri = configure_mlflow(config)
+    mlflow.set_experiment(experiment)
+    task = progress.add_task("train", total=len(targets) * 5) if progress else None
+
+    def step(description: str) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, description=description)
+
+    def done() -> None:
+        if progress is not None and task is not None:
+            progress.advance(task)
+
+    rows_by_target = {}
+    for target in targets:
+        rows = labelled_rows(frame, target, cutoff)
+        if rows[target].nunique() < 2:
+            raise RetainError(
+                f"Cannot train {target!r}: {len(rows)} labelled row(s)"
+                + (f" before the cutoff {pd.Timestamp(cutoff).date()}" if cutoff else "")
+                + " and they do not contain both outcomes"
+            )
+        rows_by_target[target] = rows
+
+    tables = []
+    result: TrainResult
+    with mlflow.start_run(run_name="train") as parent:
+        result = TrainResult(tracking_uri=uri, experiment=experiment, run_id=parent.info.run_id)
+        mlflow.log_params(
+            {
+                "targets": ",".join(targets),
+                "cutoff": str(pd.Timestamp(cutoff).date()) if cutoff is not None else "none",
+                "frame_rows": len(frame),
+                "tune_trials": n_trials,
+            }
+        )
+        for target in targets:
+            rows = rows_by_target[target]
+            segment_params = None
+            if n_trials > 0:
+                step(f"{target}: tuning ({n_trials} trials per segment)")
+                segment_params = _tune(rows, target, config, n_trials, experiment)
+            done()
+            step(f"{target}: segmented model")
+            y = rows[target].astype(int)
+            model = SegmentedModel(target, config, segment_params=segment_params).fit(rows, y)
+            done()
+            step(f"{target}: global model and baselines")
+            comparison = _comparison_models(rows, target, config, segment_params)
+            done()
+            step(f"{target}: logging to MLflow")
+            tables.append(_log_target(model, comparison, rows, target, config))
+            done()
+            step(f"{target}: registering")
+            result.refs[target] = log_and_register(
+                model,
+                rows,
+                config=config,
+                tags={"parent_run_id": parent.info.run_id, "data_window": _window(model)},
+            )
+            result.models[target] = model
+            done()
+    result.metrics = pd.concat(tables, ignore_index=True)
+    return result
+
+
+def _window(model: SegmentedModel) -> str:
+    w = model.data_window_
+    return f"{w['first_as_of']}..{w['last_as_of']} (valid from {w['valid_from']})"
+
+
+def _tune(
+    rows: pd.DataFrame, target: str, config: Config, n_trials: int, experiment: str
+) -> dict[str, dict[str, Any]]:
+    import mlflow
+
+    from training.tracking import trial_logger
+    from training.tune import tune_target
+
+    studies: dict[str, Any] = {}
+
+    def on_study(segment: str) -> Any:
+        return trial_logger(target, segment)
+
+    with mlflow.start_run(run_name=f"tune {target}", nested=True):
+        results = tune_target(
+            rows, target, config, n_trials, experiment=experiment, on_study=on_study
+        )
+        for segment, res in results.items():
+            studies[segment] = res.best_params
+            mlflow.log_metric(f"best_valid_roc_auc.{_key(segment)}", res.best_value)
+            mlflow.log_metric(f"pruned_trials.{_key(segment)}", res.n_pruned)
+    return studies
+
+
+def _key(segment: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in segment)
+
+
+def _comparison_models(
+    rows: pd.DataFrame,
+    target: str,
+    config: Config,
+    segment_params: dict[str, dict[str, Any]] | None,
+) -> dict[str, tuple[Any, np.ndarray]]:
+    """The global model (already out-of-time) and the baselines fitted on the training window,
+    each with its validation-row probabilities, so the table compares like with like."""
+    y = rows[target].astype(int).to_numpy()
+    valid, _ = time_split(rows["as_of"], config.training.validation_fraction, config.training.seed)
+    global_model = GlobalModel(target, config, params=(segment_params or {}).get(GLOBAL)).fit(
+        rows, y
+    )
+    out = {"global": (global_model, global_model.predict_proba(rows[valid])[:, 1])}
+    for name, baseline in (
+        ("logistic", LogisticBaseline(target, config)),
+        ("scorecard", RuleScorecard(target, config)),
+    ):
+        baseline.fit(rows[~valid], y[~valid])
+        out[name] = (baseline, baseline.predict_proba(rows[valid])[:, 1])
+    return out
+
+
+def _log_target(
+    model: SegmentedModel,
+    comparison: dict[str, tuple[Any, np.ndarray]],
+    rows: pd.DataFrame,
+    target: str,
+    config: Config,
+) -> pd.DataFrame:
+    from training.tracking import (
+        calibration_figure,
+        importance_figure,
+        log_model_run,
+        shap_summary_figure,
+    )
+
+    tc = config.training
+    y = rows[target].astype(int).to_numpy()
+    valid, _ = time_split(rows["as_of"], tc.validation_fraction, tc.seed)
+    segments = segments_of(rows)
+    p = model.predict_proba(rows)[:, 1]
+    table = []
+    for segment in model.segments_:
+        in_segment = segments == segment
+        metrics = model.metrics_[segment]
+        strategy = model.segment_strategy_[segment]
+        booster = model.boosters_.get(segment, model.global_booster_)
+        sample = rows[in_segment]
+        if len(sample) > 2_000:
+            sample = sample.sample(2_000, random_state=tc.seed)
+        explanation = model.explain(sample)
+        seg_valid = in_segment & valid
+        log_model_run(
+            f"{target}/{segment}",
+            params={
+                "target": target,
+                "segment": segment,
+                "strategy": strategy,
+                "strategy_reason": model.segment_reasons_[segment],
+                "calibration": model.calibrators_[segment].kind,
+                "validation_split": model.validation_split_,
+                "data_window": _window(model),
+                "num_trees": booster.num_trees(),
+                **(model.segment_params or {}).get(segment if strategy == "own" else GLOBAL, {}),
+            },
+            metrics={f"valid_{k}" if k in METRIC_NAMES else k: v for k, v in metrics.items()},
+            tags={"target": target, "segment": segment, "model": "segmented"},
+            figures={
+                "plots/feature_importance.png": importance_figure(booster, model.feature_names_),
+                "plots/shap_summary.png": shap_summary_figure(
+                    explanation.contributions,
+                    pd.DataFrame(model.design_.matrix(sample), columns=model.feature_names_),
+                    seed=tc.seed,
+                ),
+                "plots/calibration.png": calibration_figure(y[seg_valid], p[seg_valid]),
+            },
+            dicts={
+                "features.json": {
+                    "feature_names": model.feature_names_,
+                    "categories": model.categories_,
+                }
+            },
+        )
+        table.append(
+            {"target": target, "model": "segmented", "segment": segment, "strategy": strategy}
+            | _row_metrics(metrics)
+        )
+    table.append(
+        {"target": target, "model": "segmented", "segment": "all", "strategy": ""}
+        | _row_metrics(model.metrics_["__all__"])
+    )
+    for name, (estimator, p_valid) in comparison.items():
+        metrics = {
+            "valid_rows": int(valid.sum()),
+            "valid_positives": int(y[valid].sum()),
+            **validation_metrics(y[valid], p_valid),
+        }
+        figures = {"plots/calibration.png": calibration_figure(y[valid], p_valid)}
+        if name == "global":
+            figures["plots/feature_importance.png"] = importance_figure(
+                estimator.booster_, estimator.feature_names_
+            )
+        log_model_run(
+            f"{target}/{name}",
+            params={"target": target, "model": name, "fitted_on": "training window"},
+            metrics={f"valid_{k}" if k in METRIC_NAMES else k: v for k, v in metrics.items()},
+            tags={"target": target, "segment": "all", "model": name},
+            figures=figures,
+        )
+        table.append(
+            {"target": target, "model": name, "segment": "all", "strategy": ""}
+            | _row_metrics(metrics)
+        )
+    return pd.DataFrame(table)
+
+
+def _row_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "valid_rows": metrics.get("valid_rows"),
+        "valid_positives": metrics.get("valid_positives"),
+        **{k: metrics.get(k) for k in METRIC_NAMES},
+    }
