@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -151,15 +152,28 @@ def main() -> None:
         synthetic_window(args.rows, 2, shifted=True).to_parquet(current_path)
         fast = _measure(_FAST_PATH, str(reference_path), str(current_path))
         started = time.perf_counter()
+        command = [
+            sys.executable, "-m", "retain.cli", "drift", "--reference", str(reference_path),
+            "--current", str(current_path), "--out", str(folder / "out"), "--no-report",
+            "--no-mlflow",
+        ]  # fmt: skip
+        exit_code = subprocess.run(command, capture_output=True, check=False).returncode
+        command_wall = time.perf_counter() - started
+        started = time.perf_counter()
         report = _measure(
             _REPORT, str(reference_path), str(current_path), str(folder / "drift.html")
         )
         report_wall = time.perf_counter() - started
-    print(f"rows per window: {args.rows:,}; features: {fast['features']}")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"rows per window: {args.rows:,}; features: {fast['features']}; load average {load}")
     print(
         f"fast path (PSI + null share, full data): {fast['seconds']:.2f} s "
         f"(+ {fast['read_seconds']:.2f} s reading both parquet files), "
         f"peak memory {fast['peak_mb']:.0f} MB; drifted: {', '.join(fast['drifted'])}"
+    )
+    print(
+        f"`retain drift --no-report --no-mlflow` end to end (imports, reading, fast path, "
+        f"drift.json): {command_wall:.2f} s, exit code {exit_code}"
     )
     print(
         f"Evidently report ({report['sample_rows']:,}-row sample per window, "

@@ -3,7 +3,7 @@
     .venv/bin/python bench/serving.py [--duration 30] [--connections 1 8] [--accounts 5000]
                                       [--bentoml-defaults]
 
-Builds a realistic model pair (every feature of the catalogue, 300 boosting rounds) on a
+Builds a realistic model pair (every feature of the catalogue, 200 boosting rounds) on a
 synthetic feature frame, writes a score store with `serving.batch`, starts the real service
 (`retain serve`) on a free port and loads it from a second process with keep-alive HTTP/1.1
 connections, each sending its next request when the last answer arrived (a closed loop, so the
@@ -72,7 +72,9 @@ def synthetic_frame(n_accounts: int, months: int, seed: int = 0) -> pd.DataFrame
             + 0.5 * np.minimum(frame["open_escalations"].fillna(0), 4)
         )
         frame["churn"] = (rng.random(n_accounts) < 1 / (1 + np.exp(-logit))).astype(float)
-        logit = -2 + 0.03 * frame["active_users_28d_change_pct"] + 1.0 * frame["first_value_reached"]
+        logit = (
+            -2 + 0.03 * frame["active_users_28d_change_pct"] + 1.0 * frame["first_value_reached"]
+        )
         frame["expansion"] = (rng.random(n_accounts) < 1 / (1 + np.exp(-logit))).astype(float)
         frame.insert(0, "account_id", [f"acc_{i:06d}" for i in range(n_accounts)])
         frame.insert(1, "as_of", as_of)
@@ -84,6 +86,7 @@ def synthetic_frame(n_accounts: int, months: int, seed: int = 0) -> pd.DataFrame
 
 
 def build(tmp: Path, n_accounts: int) -> tuple[Path, Path, pd.DataFrame]:
+    """Model pair and score store in `tmp`, reused when a previous run left them there."""
     from retain.config import Config
     from serving.batch import score_snapshot
     from serving.scoring import load_model_pair, save_model_pair
@@ -91,13 +94,15 @@ def build(tmp: Path, n_accounts: int) -> tuple[Path, Path, pd.DataFrame]:
     from training.segmented import SegmentedModel
 
     config = Config().with_overrides(
-        {"training": {"num_boost_round": 300, "early_stopping_rounds": 300}}
+        {"training": {"num_boost_round": 200, "early_stopping_rounds": 200}}
     )
-    history = synthetic_frame(2_000, 6)
-    train = history.drop(columns=["csm_id"])
-    churn = SegmentedModel("churn", config).fit(train, train["churn"])
-    expansion = SegmentedModel("expansion", config).fit(train, train["expansion"])
-    folder = save_model_pair(churn, expansion, tmp / "models")
+    folder = tmp / "models"
+    if not (folder / "expansion" / "model.json").is_file():
+        history = synthetic_frame(1_000, 4)
+        train = history.drop(columns=["csm_id"])
+        churn = SegmentedModel("churn", config).fit(train, train["churn"])
+        expansion = SegmentedModel("expansion", config).fit(train, train["expansion"])
+        save_model_pair(churn, expansion, folder)
     config = config.with_overrides(
         {"serving": {"model_path": str(folder), "store_path": str(tmp / "scores.duckdb")}}
     )
@@ -190,16 +195,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(folder: Path, store: Path, port: int, defaults: bool, workdir: Path) -> subprocess.Popen:
+def start_server(
+    folder: Path, store: Path, port: int, defaults: bool, workdir: Path
+) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "retain.cli", "serve", "--port", str(port),
-        "--model-path", str(folder), "--store", str(store),
+        sys.executable,
+        "-m",
+        "retain.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--model-path",
+        str(folder),
+        "--store",
+        str(store),
     ]
     if defaults:
         command.append("--bentoml-defaults")
     env = {**os.environ, "RETAIN_API_TOKENS": TOKEN}
     process = subprocess.Popen(
-        command, cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        command,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
@@ -232,10 +251,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--accounts", type=int, default=5_000)
     parser.add_argument("--bentoml-defaults", action="store_true")
+    parser.add_argument(
+        "--workdir", type=Path, help="Keep (and reuse) the model pair and store here."
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="retain-bench-") as tmp_name:
-        tmp = Path(tmp_name)
+        tmp = args.workdir or Path(tmp_name)
         folder, store, snapshot = build(tmp, args.accounts)
         print(f"model pair: {len(snapshot.columns)} columns; store of {len(snapshot)} accounts")
         with_reasons = batch_rate(snapshot, folder, True)

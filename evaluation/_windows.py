@@ -1,8 +1,8 @@
 """Backtest windows: rolling quarterly cutoffs, explicit dates, or k-fold for snapshot-only data.
 
-A window [c, next) qualifies when every snapshot in it has a knowable outcome by the data's end
-(as_of + horizon + grace <= data_end) and at least three as_of dates have outcomes known before
-c, so there is something to train on.
+A window [c, next) qualifies when every snapshot in it has an outcome known by the data's end
+(label_known_at = as_of + horizon + grace <= data_end) and enough outcomes are known before c to
+train on (three as_of dates, `training.min_positives_per_segment` churners).
 """
 
 from __future__ import annotations
@@ -44,29 +44,43 @@ def _quarter_starts(first: pd.Timestamp, last: pd.Timestamp) -> list[pd.Timestam
 def quarterly_windows(
     frame: pd.DataFrame, config: Config, data_end: pd.Timestamp
 ) -> tuple[list[Window], str]:
-    """The last `n_cutoffs` quarter starts whose window's labels are all known by `data_end` and
-    before which at least three as_of dates have known labels; and a note on why fewer."""
+    """The last `n_cutoffs` quarter starts whose window's outcomes are all known by `data_end`,
+    and before which enough outcomes are known to train on (at least three as_of dates and
+    `training.min_positives_per_segment` churners); and a note saying why when fewer."""
     as_of = pd.to_datetime(frame["as_of"])
     delay = _known_delay(config)
+    known_at = (
+        pd.to_datetime(frame["label_known_at"]).fillna(as_of + delay)
+        if "label_known_at" in frame
+        else as_of + delay
+    )
     wanted = config.evaluation.n_cutoffs
-    known_dates = np.sort(as_of[as_of + delay < data_end].unique())
+    min_positives = config.training.min_positives_per_segment
+    known = known_at <= data_end
+    known_dates = np.sort(known_at[known].groupby(as_of[known]).max().to_numpy())
+    churned = frame["churn"].to_numpy(float) == 1 if "churn" in frame else np.zeros(len(frame))
+    positive_known_at = np.sort(known_at[known & churned].to_numpy())
     usable: list[Window] = []
     for start in _quarter_starts(as_of.min(), as_of.max()):
         end = start + _QUARTER
-        in_window = as_of[(as_of >= start) & (as_of < end)]
-        if in_window.empty or in_window.max() + delay > data_end:
+        in_window = (as_of >= start) & (as_of < end)
+        if not in_window.any() or known_at[in_window].max() > data_end:
             continue
-        if (known_dates + delay < start).sum() < _MIN_TRAINING_DATES:
+        start_value = start.to_datetime64()
+        if np.searchsorted(known_dates, start_value) < _MIN_TRAINING_DATES:
+            continue
+        if np.searchsorted(positive_known_at, start_value) < min_positives:
             continue
         usable.append(Window(str(start.date()), start, end))
     chosen = usable[-wanted:]
     note = f"{len(chosen)} quarterly cutoffs (wanted {wanted})."
     if len(chosen) < wanted:
         note += (
-            f" Only {len(usable)} quarters qualify: a window's labels must be known by the data's "
-            f"end ({data_end.date()}; labels need horizon + grace = {delay.days} days), and at "
-            f"least {_MIN_TRAINING_DATES} as_of dates must have labels known before the first "
-            f"cutoff (as_of from {as_of.min().date()} to {as_of.max().date()})."
+            f" Only {len(usable)} quarters qualify: a window's outcomes must be known by the "
+            f"data's end ({data_end.date()}; an outcome is known {delay.days} days after as_of: "
+            f"horizon + grace), and before the first cutoff at least {_MIN_TRAINING_DATES} as_of "
+            f"dates and {min_positives} churners must have known outcomes to train on (as_of "
+            f"from {as_of.min().date()} to {as_of.max().date()})."
         )
     if not chosen:
         raise RetainError(

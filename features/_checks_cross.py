@@ -1,14 +1,16 @@
-"""Checks across tables, run as SQL on the canonical (typed) views.
+"""Checks across tables, run as SQL on the typed tables.
 
 All of them are warnings: an orphan row or a usage event outside any contract does not make the
-results wrong, it is just data the features cannot use or should not trust.
+results wrong, it is just data the features cannot use or should not trust. Each query first
+aggregates a table per account (a hash aggregate, cheap even over 100M usage rows) and builds
+its example from the per-account rows only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from features._checks_sql import CheckFailed, fetch_one, quote
+from features._checks_sql import CheckFailed, fetch_one, literal, quote, typed
 from features._defect import Defect
 from features.contract import TABLES
 from features.source import DataSource
@@ -47,32 +49,47 @@ def cross_table_defects(source: DataSource) -> list[Defect]:
     return defects
 
 
+def _accounts(source: DataSource) -> str:
+    return typed(source.connection, TABLES["accounts"], ("account_id", "created_at"))
+
+
+def _dated(source: DataSource, name: str, time: str) -> str:
+    return typed(source.connection, TABLES[name], ("account_id", time))
+
+
 def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
     time = TABLES[name].event_time if name in _DATED_BY_ACCOUNT else None
-    orphan = "acc.account_id IS NULL"
-    early = f"t.{quote(time)} < acc.created" if time else "FALSE"
-    early_example = (
-        f"t.account_id || ' on ' || {_day('t.' + quote(time))} || "
-        f"' (created ' || {_day('acc.created')} || ')'"
+    rows = (
+        _dated(source, name, time)
         if time
-        else "NULL"
+        else typed(source.connection, TABLES[name], ("account_id",))
     )
+    early = f"t.{quote(time)} < acc.created" if time else "FALSE"
+    first_early = f"min(t.{quote(time)}) FILTER (WHERE {early})" if time else "NULL"
     row = fetch_one(
         source.connection,
         f"""
         WITH acc AS (
-            SELECT account_id, min(created_at) AS created FROM accounts
+            SELECT account_id, min(created_at) AS created FROM {_accounts(source)}
             WHERE account_id IS NOT NULL GROUP BY account_id
+        ),
+        per_account AS (
+            SELECT t.account_id, bool_or(acc.account_id IS NULL) AS orphan, count(*) AS n,
+                   count(*) FILTER (WHERE {early}) AS early_n, {first_early} AS early_at,
+                   min(acc.created) AS created
+            FROM {rows} AS t LEFT JOIN acc ON acc.account_id = t.account_id
+            WHERE t.account_id IS NOT NULL
+            GROUP BY t.account_id
         )
         SELECT
-            count(*) FILTER (WHERE {orphan}) AS orphan_rows,
-            count(DISTINCT t.account_id) FILTER (WHERE {orphan}) AS orphan_accounts,
-            min(t.account_id) FILTER (WHERE {orphan}) AS orphan_example,
-            count(*) FILTER (WHERE {early}) AS early_rows,
-            count(DISTINCT t.account_id) FILTER (WHERE {early}) AS early_accounts,
-            min({early_example}) FILTER (WHERE {early}) AS early_example
-        FROM {name} AS t LEFT JOIN acc ON acc.account_id = t.account_id
-        WHERE t.account_id IS NOT NULL
+            sum(n) FILTER (WHERE orphan) AS orphan_rows,
+            count(*) FILTER (WHERE orphan) AS orphan_accounts,
+            min(account_id) FILTER (WHERE orphan) AS orphan_example,
+            sum(early_n) AS early_rows,
+            count(*) FILTER (WHERE early_n > 0) AS early_accounts,
+            min(account_id || ' on ' || {_day("early_at")} || ' (created ' || {_day("created")}
+                || ')') FILTER (WHERE early_n > 0) AS early_example
+        FROM per_account
         """,
     )
     if row["orphan_rows"]:
@@ -96,15 +113,17 @@ def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
 
 
 def _coverage_defects(source: DataSource, name: str) -> Iterator[Defect]:
-    time = quote(TABLES[name].event_time or "timestamp")
+    time = TABLES[name].event_time or "timestamp"
+    contracts = typed(
+        source.connection, TABLES["contracts"], ("account_id", "start_date", "end_date")
+    )
     grace = f"INTERVAL {ACTIVE_AFTER_COVERAGE_DAYS} DAY"
-    after = f"ev.ts >= i.e + {grace}"
-    before = "ev.ts < f.first_start"
-    row = fetch_one(
-        source.connection,
-        f"""
+    # Coverage islands: contracts merged when the next one starts within the grace period, so
+    # the windows [start, end + grace) are disjoint and a hash join on the account counts the
+    # rows inside them exactly once (a few islands per account: cheap on 100M rows).
+    common = f"""
         WITH c AS (
-            SELECT account_id, start_date AS s, end_date AS e FROM contracts
+            SELECT account_id, start_date AS s, end_date AS e FROM {contracts}
             WHERE account_id IS NOT NULL AND start_date IS NOT NULL AND end_date >= start_date
         ),
         reached AS (
@@ -115,9 +134,8 @@ def _coverage_defects(source: DataSource, name: str) -> Iterator[Defect]:
             FROM c
         ),
         numbered AS (
-            SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END) OVER (
-                PARTITION BY account_id ORDER BY s, e ROWS UNBOUNDED PRECEDING
-            ) AS island
+            SELECT *, sum(CASE WHEN reach IS NULL OR s > reach + {grace} THEN 1 ELSE 0 END)
+                OVER (PARTITION BY account_id ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
             FROM reached
         ),
         islands AS (
@@ -125,38 +143,69 @@ def _coverage_defects(source: DataSource, name: str) -> Iterator[Defect]:
         ),
         firsts AS (SELECT account_id, min(s) AS first_start FROM islands GROUP BY account_id),
         ev AS (
-            SELECT account_id, {time} AS ts FROM {name}
-            WHERE account_id IS NOT NULL AND {time} IS NOT NULL
+            SELECT account_id, {quote(time)} AS ts FROM {_dated(source, name, time)}
+            WHERE account_id IS NOT NULL AND {quote(time)} IS NOT NULL
+        )
+    """
+    row = fetch_one(
+        source.connection,
+        f"""{common},
+        per_account AS (
+            SELECT ev.account_id,
+                   count(*) FILTER (WHERE ev.ts < f.first_start) AS before_n,
+                   min(ev.ts) FILTER (WHERE ev.ts < f.first_start) AS before_at,
+                   min(f.first_start) AS first_start,
+                   count(*) FILTER (WHERE ev.ts >= f.first_start) AS since_first
+            FROM ev JOIN firsts AS f ON f.account_id = ev.account_id
+            GROUP BY ev.account_id
+        ),
+        covered AS (
+            SELECT ev.account_id, count(*) AS covered_n
+            FROM ev JOIN islands AS i
+              ON i.account_id = ev.account_id AND ev.ts >= i.s AND ev.ts < i.e + {grace}
+            GROUP BY ev.account_id
+        ),
+        counted AS (
+            SELECT p.*, p.since_first - coalesce(c.covered_n, 0) AS after_n
+            FROM per_account AS p LEFT JOIN covered AS c ON c.account_id = p.account_id
         )
         SELECT
-            count(*) FILTER (WHERE {before}) AS before_rows,
-            count(DISTINCT ev.account_id) FILTER (WHERE {before}) AS before_accounts,
-            min(ev.account_id || ' on ' || {_day("ev.ts")} || ' (first contract '
-                || {_day("f.first_start")} || ')') FILTER (WHERE {before}) AS before_example,
-            count(*) FILTER (WHERE {after}) AS after_rows,
-            count(DISTINCT ev.account_id) FILTER (WHERE {after}) AS after_accounts,
-            min(ev.account_id || ' on ' || {_day("ev.ts")} || ' (coverage ended '
-                || {_day("i.e")} || ')') FILTER (WHERE {after}) AS after_example
-        FROM ev JOIN firsts AS f ON f.account_id = ev.account_id
-        ASOF LEFT JOIN islands AS i ON i.account_id = ev.account_id AND ev.ts >= i.s
+            sum(before_n) AS before_rows,
+            count(*) FILTER (WHERE before_n > 0) AS before_accounts,
+            min(account_id || ' on ' || {_day("before_at")} || ' (first contract '
+                || {_day("first_start")} || ')') FILTER (WHERE before_n > 0) AS before_example,
+            sum(after_n) AS after_rows,
+            count(*) FILTER (WHERE after_n > 0) AS after_accounts,
+            min(account_id) FILTER (WHERE after_n > 0) AS after_account
+        FROM counted
         """,
     )
-    column = TABLES[name].event_time or ""
     if row["before_rows"]:
         yield Defect(
             name,
-            column,
+            time,
             int(row["before_rows"]),
             str(row["before_example"]),
             f"dated before the account's first contract ({row['before_accounts']} account(s))",
             False,
         )
     if row["after_rows"]:
+        # The example: that account's first row outside its coverage (one account: cheap).
+        example = fetch_one(
+            source.connection,
+            f"""{common}
+            SELECT ev.account_id || ' on ' || {_day("ev.ts")} || ' (coverage ended '
+                   || {_day("i.e")} || ')' AS example
+            FROM ev ASOF JOIN islands AS i ON i.account_id = ev.account_id AND ev.ts >= i.s
+            WHERE ev.account_id = {literal(row["after_account"])} AND ev.ts >= i.e + {grace}
+            ORDER BY ev.ts LIMIT 1
+            """,
+        )["example"]
         yield Defect(
             name,
-            column,
+            time,
             int(row["after_rows"]),
-            str(row["after_example"]),
+            str(example),
             f"activity more than {ACTIVE_AFTER_COVERAGE_DAYS} days after contract coverage "
             f"ended: churned accounts still active ({row['after_accounts']} account(s))",
             False,
@@ -164,13 +213,14 @@ def _coverage_defects(source: DataSource, name: str) -> Iterator[Defect]:
 
 
 def _accounts_without_contracts(source: DataSource) -> Iterator[Defect]:
+    contracts = typed(source.connection, TABLES["contracts"], ("account_id",))
     row = fetch_one(
         source.connection,
-        """
+        f"""
         SELECT count(DISTINCT a.account_id) AS rows, min(a.account_id) AS example
-        FROM accounts AS a
+        FROM {_accounts(source)} AS a
         WHERE a.account_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM contracts AS c WHERE c.account_id = a.account_id)
+          AND NOT EXISTS (SELECT 1 FROM {contracts} AS c WHERE c.account_id = a.account_id)
         """,
     )
     if row["rows"]:

@@ -1,7 +1,8 @@
 """Checks of one table at a time, run as SQL on its raw view (the file as it is).
 
-Each table is scanned once by a single aggregate query (plus one for duplicate keys), so the
-checks cost a couple of passes over a 100M-row usage table and never load it into memory.
+Each table is scanned by one aggregate query of cheap filtered counts and one for duplicate
+keys; an example is fetched only for a defect that is there. A 100M-row usage table costs a
+few passes and is never loaded into memory.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from features._checks_sql import CheckFailed, fetch_one, literal, parsed, text, unparseable
+from features._checks_sql import CheckFailed, RawColumn, fetch_one, literal, raw_types, text
 from features._defect import Defect
 from features.contract import ColumnSpec, TableSpec
 from features.source import DataSource
@@ -54,30 +55,34 @@ def table_defects(
     """Structure, types, empties, ranges, vocabularies, ordering, future dates and keys."""
     present = source.raw_columns[spec.name]
     relation = f"raw_{spec.name}"
-    probes = list(_probes(spec, set(present), data_end))
-    selects = ["count(*) AS _rows"]
-    for probe in probes:
-        selects.append(f"count(*) FILTER (WHERE {probe.condition}) AS {probe.alias}_n")
-        selects.append(f"min({probe.example}) FILTER (WHERE {probe.condition}) AS {probe.alias}_ex")
     try:
-        row = fetch_one(source.connection, f"SELECT {', '.join(selects)} FROM {relation}")
+        types = raw_types(source.connection, relation)
+        columns = {c.name: RawColumn(c, types[c.name]) for c in spec.columns if c.name in types}
+        probes = list(_probes(spec, columns, data_end))
+        counts = ["count(*) AS _rows"] + [
+            f"count(*) FILTER (WHERE {probe.condition}) AS {probe.alias}" for probe in probes
+        ]
+        row = fetch_one(source.connection, f"SELECT {', '.join(counts)} FROM {relation}")
+        defects = list(_structure_defects(spec, present, int(row["_rows"])))
+        for probe in probes:
+            if row[probe.alias]:
+                example = fetch_one(
+                    source.connection,
+                    f"SELECT min({probe.example}) AS e FROM {relation} WHERE {probe.condition}",
+                )["e"]
+                defects.append(
+                    Defect(
+                        spec.name,
+                        probe.column,
+                        int(row[probe.alias]),
+                        str(example),
+                        probe.message,
+                        probe.blocking,
+                    )
+                )
+        defects += _duplicate_key_defects(source, spec, set(present), relation)
     except CheckFailed as error:
         return [Defect(spec.name, "", 0, "", f"cannot read the table: {error}", True)]
-
-    defects = list(_structure_defects(spec, present, int(row["_rows"])))
-    defects += [
-        Defect(
-            spec.name,
-            probe.column,
-            int(row[f"{probe.alias}_n"]),
-            str(row[f"{probe.alias}_ex"]),
-            probe.message,
-            probe.blocking,
-        )
-        for probe in probes
-        if row[f"{probe.alias}_n"]
-    ]
-    defects += _duplicate_key_defects(source, spec, set(present), relation)
     return defects
 
 
@@ -116,15 +121,17 @@ def _example(spec: TableSpec, column: str, present: set[str], *, with_value: boo
     return f"{value} || ' (' || {located} || ')'" if with_value else located
 
 
-def _probes(spec: TableSpec, present: set[str], data_end: pd.Timestamp | None) -> Iterator[_Probe]:
+def _probes(
+    spec: TableSpec, columns: dict[str, RawColumn], data_end: pd.Timestamp | None
+) -> Iterator[_Probe]:
+    present = set(columns)
     for index, column in enumerate(spec.columns):
-        if column.name not in present:
-            continue
-        yield from _column_probes(spec, column, f"c{index}", present, data_end)
+        if column.name in columns:
+            yield from _column_probes(spec, columns[column.name], f"c{index}", present, data_end)
     if spec.name in _ORDERED_PAIRS:
         start, end, blocking = _ORDERED_PAIRS[spec.name]
         if {start, end} <= present:
-            start_value, end_value = parsed(spec.column(start)), parsed(spec.column(end))
+            start_value, end_value = columns[start].parsed, columns[end].parsed
             key = _row_key(spec, present)
             example = f"{text(start)} || ' -> ' || {text(end)}"
             if key is not None:
@@ -141,20 +148,21 @@ def _probes(spec: TableSpec, present: set[str], data_end: pd.Timestamp | None) -
 
 def _column_probes(
     spec: TableSpec,
-    column: ColumnSpec,
+    raw: RawColumn,
     alias: str,
     present: set[str],
     data_end: pd.Timestamp | None,
 ) -> Iterator[_Probe]:
+    column = raw.spec
     name = column.name
-    value = parsed(column)
+    value = raw.parsed
     with_value = _example(spec, name, present, with_value=True)
     if column.required:
         core = spec.name in _CORE_TABLES or name in spec.primary_key
         yield _Probe(
             f"{alias}_empty",
             name,
-            f"{text(name)} IS NULL",
+            raw.empty,
             _example(spec, name, present, with_value=False),
             "required value is empty" + ("" if core else "; these rows are ignored"),
             core,
@@ -164,16 +172,16 @@ def _column_probes(
         yield _Probe(
             f"{alias}_empty",
             name,
-            f"{text(name)} IS NULL",
+            raw.empty,
             _example(spec, name, present, with_value=False),
             f"optional value is empty{filled}",
             False,
         )
-    if column.type != "string":
+    if raw.unparseable != "FALSE":
         yield _Probe(
             f"{alias}_unparseable",
             name,
-            unparseable(column),
+            raw.unparseable,
             with_value,
             f"value cannot be read as {_TYPE_WORDS[column.type]}",
             True,
@@ -206,7 +214,7 @@ def _column_probes(
     if (
         column.type == "timestamp"
         and data_end is not None
-        and (spec.name, name) not in (_FUTURE_ALLOWED)
+        and (spec.name, name) not in _FUTURE_ALLOWED
     ):
         yield _Probe(
             f"{alias}_future",

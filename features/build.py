@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from features.account import account_features
-from features.commercial import commercial_features
+from features.commercial import commercial_features, known_contracts
 from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS
 from features.labels import arr_at, label_table
 from features.outcome import outcome_features
@@ -64,7 +64,7 @@ def _snapshot_order(table: ir.Table) -> pd.DataFrame:
 def _segments(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
     """Segment per snapshot: the given one, else from ARR in force before as_of (or at as_of)."""
     commercial = commercial_features(spine, source, config).select(SNAPSHOT_ID, "arr")
-    contracts = source.table("contracts").select("account_id", "start_date", "end_date", "arr")
+    contracts = known_contracts(source).drop("seats")
     at_as_of = arr_at(spine, contracts, "as_of")
     accounts = source.table("accounts").select(_account_id="account_id", given="segment")
     t = (
@@ -112,6 +112,9 @@ def build_features(
         if task is not None:
             progress.update(task, advance=1, description=description)
 
+    # Resolve the (cached) data end first: its query may leave a half-read result on the
+    # connection, which the fully fetched query of `_temporary_tables` then clears.
+    _ = source.data_end
     before = _temporary_tables(source)
     try:
         spine_expr = snapshot_spine(

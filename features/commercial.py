@@ -10,7 +10,16 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.source import DataSource
-from features.windows import SNAPSHOT_ID, attach, change_pct, days, days_between, in_window, ratio
+from features.windows import (
+    SNAPSHOT_ID,
+    attach,
+    change_pct,
+    days,
+    days_between,
+    in_window,
+    nan_as_null,
+    ratio,
+)
 from retain.config import Config
 
 COUNTS = ("renewals_count",)
@@ -89,10 +98,19 @@ AGGREGATES = (
 DERIVED = (arr_change_pct_365d, arr_per_seat)
 
 
-def commercial_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
-    contracts = source.table("contracts").select(
-        "account_id", "start_date", "end_date", "arr", "seats"
+def known_contracts(source: DataSource) -> ir.Table:
+    contracts = source.table("contracts")
+    return contracts.select(
+        "account_id",
+        "start_date",
+        "end_date",
+        arr=nan_as_null(contracts.arr),
+        seats=nan_as_null(contracts.seats),
     )
+
+
+def commercial_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
+    contracts = known_contracts(source)
     visible = in_window(spine, contracts, "start_date")
     per_snapshot = visible.group_by(SNAPSHOT_ID).aggregate(
         **{fn.__name__: fn(visible) for fn in AGGREGATES}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from features.commercial import known_contracts
 from features.source import DataSource
 from features.windows import SNAPSHOT_ID, days
 from retain.config import Config
@@ -77,7 +78,7 @@ def renewal_dates(spine: ir.Table, contracts: ir.Table) -> ir.Table:
 def label_table(source: DataSource, config: Config, spine: ir.Table) -> ir.Table:
     """Per snapshot: `renewal_date` and the label columns of `features.frame.LABEL_COLUMNS`."""
     labels = config.labels
-    contracts = source.table("contracts").select("account_id", "start_date", "end_date", "arr")
+    contracts = known_contracts(source).drop("seats")
     horizon = days(labels.horizon_days)
     data_end = ibis.literal(source.data_end.to_pydatetime())
 

@@ -2,7 +2,8 @@
 
 A milestone's plan (the row and its `due_date`) is known in advance; its achievement exists for
 a snapshot only when `achieved_at < as_of`. Onboarding milestones are those due within the
-onboarding benchmark of the account's first contract (or with no due date); onboarding is stalled
+onboarding benchmark of the relationship's start (account creation or first contract, whichever
+is earlier; or with no due date); onboarding is stalled
 when the benchmark has passed and one of them is still not achieved.
 """
 
@@ -66,10 +67,21 @@ def onboarding_completion_pct(s: ir.Table) -> ir.Value:
     return ratio(s.milestones_done, s.milestones_planned) * 100.0
 
 
+def _relationship_start(spine: ir.Table, source: DataSource) -> ir.Table:
+    """When the relationship began, as known before as_of: account creation or first contract.
+
+    Whichever is earlier: exports often keep the account (and its onboarding plan) from before
+    the first contract they still hold.
+    """
+    contracts = source.table("contracts").select("account_id", "start_date")
+    accounts = source.table("accounts").select("account_id", start_date="created_at")
+    starts = contracts.union(accounts)
+    visible = in_window(spine, starts, "start_date")
+    return visible.group_by(SNAPSHOT_ID).aggregate(first_start=visible.start_date.min())
+
+
 def outcome_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
-    contracts = source.table("contracts")
-    visible = in_window(spine, contracts.select("account_id", "start_date"), "start_date")
-    first_start = visible.group_by(SNAPSHOT_ID).aggregate(first_start=visible.start_date.min())
+    first_start = _relationship_start(spine, source)
     milestones = source.table("milestones").select(
         "account_id", "milestone", "due_date", "achieved_at"
     )

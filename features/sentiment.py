@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 
 from features.source import DataSource
-from features.windows import SNAPSHOT_ID, attach, days, days_between, in_window
+from features.windows import SNAPSHOT_ID, attach, days, days_between, in_window, nan_as_null
 from retain.config import Config
 
 VALUES = ("nps_last", "nps_change", "days_since_last_nps", "survey_csat_avg_180d")
@@ -36,7 +36,9 @@ def nps_change(s: ir.Table) -> ir.Value:
 
 
 def sentiment_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
-    surveys = source.table("surveys").select("account_id", "timestamp", "kind", "score")
+    surveys = source.table("surveys")
+    surveys = surveys.select("account_id", "timestamp", "kind", score=nan_as_null(surveys.score))
+    surveys = surveys.filter(surveys.score.notnull())
     nps = in_window(spine, surveys.filter(surveys.kind == "nps"), "timestamp")
     # recency 0 is the latest answer before as_of, 1 the one before it.
     nps = nps.mutate(

@@ -9,7 +9,14 @@ from __future__ import annotations
 import ibis.expr.types as ir
 
 from features.source import DataSource
-from features.windows import SECONDS_PER_HOUR, SNAPSHOT_ID, attach, days, in_window
+from features.windows import (
+    SECONDS_PER_HOUR,
+    SNAPSHOT_ID,
+    attach,
+    days,
+    in_window,
+    nan_as_null,
+)
 from retain.config import Config
 
 COUNTS = (
@@ -88,8 +95,14 @@ FEATURES = (
 
 
 def support_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
-    tickets = source.table("tickets").select(
-        "account_id", "created_at", "resolved_at", "priority", "escalated", "csat"
+    tickets = source.table("tickets")
+    tickets = tickets.select(
+        "account_id",
+        "created_at",
+        "resolved_at",
+        "priority",
+        "escalated",
+        csat=nan_as_null(tickets.csat),
     )
     # No lower bound: a ticket opened a year ago and still open counts as open.
     t = in_window(spine, tickets, "created_at")

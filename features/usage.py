@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from features.commercial import known_contracts
 from features.commercial import seats as seats_in_force
 from features.source import DataSource
 from features.windows import (
@@ -318,8 +319,6 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
 
 
 def _seats(spine: ir.Table, source: DataSource) -> ir.Table:
-    contracts = source.table("contracts").select(
-        "account_id", "start_date", "end_date", "arr", "seats"
-    )
+    contracts = known_contracts(source)
     visible = in_window(spine, contracts, "start_date")
     return visible.group_by(SNAPSHOT_ID).aggregate(seats=seats_in_force(visible))

@@ -139,3 +139,11 @@ def materialize(source: DataSource, expression: ir.Table | str, prefix: str) -> 
     else:
         source.ibis.create_table(name, expression, temp=True)
     return source.ibis.table(name)
+
+
+def nan_as_null(value: ir.FloatingValue) -> ir.FloatingValue:
+    """Floating NaN (how some parquet writers store a missing number) as a real NULL.
+
+    DuckDB treats NaN as a value, so a single NaN would poison every sum and mean it enters.
+    """
+    return ibis.ifelse(value.isnan(), ibis.null("float64"), value)

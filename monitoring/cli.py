@@ -62,42 +62,36 @@ def drift(
     Exit code 0: nothing crossed its threshold; 1: drift; 2: error (bad input, missing model).
     """
     from monitoring.drift import run_drift, write_error_report
-    from monitoring.inputs import build_window, read_feature_file
+    from monitoring.inputs import load_windows
     from monitoring.prediction import load_models
     from retain.config import load_config
+    from retain.progress import progress_bar
 
     try:
         config = load_config(
             data,
             overrides={"drift": {"psi_threshold": threshold, "null_share_delta": null_share_delta}},
         )
-        if data is not None:
-            if reference is not None or current is not None:
-                raise RetainError(
-                    "Give --reference/--current files or --data with dates, not both."
-                )
-            if reference_as_of is None or current_as_of is None:
-                raise RetainError("--data needs --reference-as-of and --current-as-of.")
-            reference_frame = build_window(data, reference_as_of, config)
-            current_frame = build_window(data, current_as_of, config)
-        else:
-            if reference is None or current is None:
-                raise RetainError(
-                    "Give --reference and --current feature files (or --data with "
-                    "--reference-as-of and --current-as-of)."
-                )
-            reference_frame = read_feature_file(reference, "reference")
-            current_frame = read_feature_file(current, "current")
-        models = load_models(config, alias=model, model_path=model_path)
-        result = run_drift(
-            reference_frame,
-            current_frame,
-            out,
+        reference_frame, current_frame = load_windows(
             config,
-            models=models,
-            report=report,
-            log_to_mlflow=mlflow,
+            reference=reference,
+            current=current,
+            data=data,
+            reference_as_of=reference_as_of,
+            current_as_of=current_as_of,
         )
+        models = load_models(config, alias=model, model_path=model_path)
+        with progress_bar(transient=True) as progress:
+            result = run_drift(
+                reference_frame,
+                current_frame,
+                out,
+                config,
+                models=models,
+                report=report,
+                log_to_mlflow=mlflow,
+                progress=progress,
+            )
     except Exception as error:
         # Every failure is exit 2, never Python's default 1, which a job would read as "drift".
         message = (

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from rich.progress import Progress
 
 from monitoring.inputs import INPUT_ERROR, FeatureKinds, check_windows, describe_window
-from monitoring.outcome import outcome_drift
 from monitoring.prediction import (
     ModelChoice,
     health_bands,
@@ -69,21 +69,38 @@ def run_drift(
     models: ModelChoice | None = None,
     report: bool = True,
     log_to_mlflow: bool = True,
+    progress: Progress | None = None,
 ) -> DriftResult:
-    """Measure every kind of drift, write drift.json (and drift.html), log to MLflow."""
+    """Measure every kind of drift, write drift.json (and drift.html), log to MLflow.
+
+    `progress` is an optional rich Progress; its task advances once per step.
+    """
     out_dir = Path(out_dir)
+    task = progress.add_task("drift: features", total=4) if progress is not None else None
+
+    def step(description: str) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, advance=1, description=f"drift: {description}")
+
     kinds = check_windows(reference, current)
     features = feature_drift(reference, current, kinds, config)
+    step("scores and outcomes")
 
     models = models or ModelChoice(models={}, skipped="no model given")
     scores = score_windows(models.models, reference, current) if models.models else {}
     bands = health_bands(models.models)
     if scores:
+        # Imported here: the outcome metrics pull in scikit-learn, which a run without a model
+        # (the common fast check) never needs.
+        from monitoring.outcome import outcome_drift
+
         prediction = prediction_drift(models.models, scores, bands, config)
+        outcome = outcome_drift(reference, current, scores, bands, config)
     else:
         prediction = {"skipped": models.skipped or "no model given"}
-    outcome = outcome_drift(reference, current, scores, bands, config)
+        outcome = {"skipped": "no model to score the outcomes with"}
 
+    step("Evidently report")
     html_path: Path | None = None
     report_info: dict[str, Any] = {"skipped": "--no-report"}
     if report:
@@ -92,6 +109,8 @@ def run_drift(
             if name in features:
                 features[name]["evidently_statistic"] = column.statistic
                 features[name]["evidently_test"] = column.test
+    if html_path is None:
+        _remove_stale_report(out_dir)
 
     drifted = [name for name, entry in features.items() if entry["drifted"]]
     drift_share = len(drifted) / len(features)
@@ -114,17 +133,25 @@ def run_drift(
     message = _message(status, features, drifted, drifting_scores, drifting_outcomes, prediction)
     json_path = out_dir / JSON_NAME
     write_json(json_path, _json_safe(payload))
+    step("MLflow")
     if log_to_mlflow:
         from monitoring.tracking import log_drift_run
 
         payload["mlflow"] = log_drift_run(payload, json_path, html_path, models.models, config)
         write_json(json_path, _json_safe(payload))
+    step("done")
     return DriftResult(status, message, payload, json_path, html_path)
 
 
 def write_error_report(out_dir: str | os.PathLike[str], error: RetainError) -> Path:
     """drift.json with status `error`, so a job reading the file sees why there is no verdict."""
+    _remove_stale_report(Path(out_dir))
     return write_json(Path(out_dir) / JSON_NAME, {"status": "error", "error": str(error)})
+
+
+def _remove_stale_report(out_dir: Path) -> None:
+    # A report left by an earlier run beside this run's drift.json would show the wrong windows.
+    (out_dir / HTML_NAME).unlink(missing_ok=True)
 
 
 def _feature_entry(measured: FeaturePsi, categorical: bool, config: Config) -> dict[str, Any]:

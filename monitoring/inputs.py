@@ -43,15 +43,78 @@ def read_feature_file(path: str | os.PathLike[str], role: str) -> pd.DataFrame:
         ) from error
 
 
+def load_windows(
+    config: Config,
+    *,
+    reference: str | None,
+    current: str | None,
+    data: str | None,
+    reference_as_of: str | None,
+    current_as_of: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(reference, current) from two feature files, or built from a data source at two dates."""
+    if data is not None:
+        if reference is not None or current is not None:
+            raise RetainError(
+                "Give --reference/--current files or --data with dates, not both.",
+                exit_code=INPUT_ERROR,
+            )
+        if reference_as_of is None or current_as_of is None:
+            raise RetainError(
+                "--data needs --reference-as-of and --current-as-of.", exit_code=INPUT_ERROR
+            )
+        return build_window(data, reference_as_of, config), build_window(
+            data, current_as_of, config
+        )
+    if reference is None or current is None:
+        raise RetainError(
+            "Give --reference and --current feature files (or --data with "
+            "--reference-as-of and --current-as-of).",
+            exit_code=INPUT_ERROR,
+        )
+    # With files, a date picks that snapshot out of a file holding many (one features run).
+    return (
+        select_as_of(read_feature_file(reference, "reference"), reference_as_of, "reference"),
+        select_as_of(read_feature_file(current, "current"), current_as_of, "current"),
+    )
+
+
+def select_as_of(frame: pd.DataFrame, as_of: str | None, role: str) -> pd.DataFrame:
+    """The rows of one as_of date (all rows when no date is given)."""
+    if as_of is None:
+        return frame
+    timestamp = _date(as_of)
+    if "as_of" not in frame.columns:
+        raise RetainError(
+            f"The {role} feature file has no as_of column to pick {as_of} from.",
+            exit_code=INPUT_ERROR,
+        )
+    dates = pd.to_datetime(frame["as_of"], errors="coerce")
+    selected = frame[dates == timestamp]
+    if selected.empty:
+        present = sorted(dates.dropna().dt.date.astype(str).unique())
+        shown = ", ".join(present if len(present) <= 6 else [*present[:3], "...", *present[-3:]])
+        raise RetainError(
+            f"The {role} feature file has no rows with as_of {timestamp.date()} "
+            f"({len(present)} dates present: {shown or 'none'}).",
+            exit_code=INPUT_ERROR,
+        )
+    return selected.reset_index(drop=True)
+
+
+def _date(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text).normalize()
+    except ValueError as error:
+        raise RetainError(f"{text!r} is not a date.", exit_code=INPUT_ERROR) from error
+
+
 def build_window(data: str | os.PathLike[str], as_of: str, config: Config) -> pd.DataFrame:
     """Features of every account at one as_of date, built from a data source."""
     from features.build import build_features
     from features.source import DataSource
 
-    try:
-        timestamp = pd.Timestamp(as_of)
-    except ValueError as error:
-        raise RetainError(f"{as_of!r} is not a date.", exit_code=INPUT_ERROR) from error
+    timestamp = _date(as_of)
     try:
         source = DataSource.open(data)
         return build_features(source, config, as_of=[timestamp.date()])

@@ -31,24 +31,32 @@ class NumericBins:
 
     @classmethod
     def fit(cls, values: pd.Series, n_bins: int) -> NumericBins:
-        finite = _as_float(values)
-        finite = finite[~np.isnan(finite)]
-        if finite.size == 0:
+        return cls.from_sorted(_sorted_present(values)[0], n_bins)
+
+    @classmethod
+    def from_sorted(cls, present: np.ndarray, n_bins: int) -> NumericBins:
+        if present.size == 0:
             return cls(edges=np.empty(0))
-        quantiles = np.quantile(finite, np.linspace(0.0, 1.0, n_bins + 1))
+        # np.quantile's default (linear) rule, read off the sorted values without a second pass.
+        positions = np.linspace(0.0, 1.0, n_bins + 1) * (present.size - 1)
+        low = np.floor(positions).astype(int)
+        high = np.minimum(low + 1, present.size - 1)
+        fraction = positions - low
+        quantiles = present[low] + fraction * (present[high] - present[low])
         return cls(edges=np.unique(quantiles))
 
     def counts(self, values: pd.Series) -> np.ndarray:
-        array = _as_float(values)
-        missing = np.isnan(array)
-        present = array[~missing]
-        index = np.searchsorted(self.edges, present, side="left")
-        if self.edges.size:
-            # Values below the reference minimum get a bin of their own instead of sharing the
-            # minimum's, so a fall under the reference range shows too (even for a constant).
-            index += present >= self.edges[0]
-        counts = np.bincount(index, minlength=self.edges.size + 2).astype(float)
-        return np.append(counts, float(missing.sum()))
+        return self.counts_sorted(*_sorted_present(values))
+
+    def counts_sorted(self, present: np.ndarray, missing: int) -> np.ndarray:
+        # Counting by binary search of the edges in sorted values: one sort per column is
+        # cheaper than searching every value among the edges (the fast path's main cost).
+        if self.edges.size == 0:
+            return np.array([float(present.size), 0.0, float(missing)])
+        at_most = np.searchsorted(present, self.edges, side="right")
+        below = np.searchsorted(present, self.edges[:1], side="left")
+        cumulative = np.concatenate([[0], below, at_most, [present.size]])
+        return np.append(np.diff(cumulative), missing).astype(float)
 
 
 @dataclass(frozen=True)
@@ -59,16 +67,13 @@ class CategoryLevels:
 
     @classmethod
     def fit(cls, values: pd.Series) -> CategoryLevels:
-        present = values.dropna().astype(str)
-        return cls(levels=tuple(sorted(present.unique())))
+        return cls(levels=tuple(sorted(_level_counts(values).index)))
 
     def counts(self, values: pd.Series) -> np.ndarray:
-        missing = values.isna()
-        text = values[~missing].astype(str)
-        level_counts = text.value_counts()
+        level_counts = _level_counts(values)
         known = level_counts.reindex(list(self.levels), fill_value=0).to_numpy(dtype=float)
         other = float(level_counts.sum() - known.sum())
-        return np.concatenate([known, [other, float(missing.sum())]])
+        return np.concatenate([known, [other, float(values.isna().sum())]])
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,16 @@ class PsiReference:
         n_bins: int,
     ) -> PsiReference:
         bins: dict[str, NumericBins | CategoryLevels] = {}
+        counts: dict[str, np.ndarray] = {}
         for name in numeric:
-            bins[name] = NumericBins.fit(_column(reference, name), n_bins)
+            present, missing = _sorted_present(_column(reference, name))
+            numeric_bins = NumericBins.from_sorted(present, n_bins)
+            bins[name] = numeric_bins
+            counts[name] = numeric_bins.counts_sorted(present, missing)
         for name in categorical:
-            bins[name] = CategoryLevels.fit(_column(reference, name))
-        counts = {name: binning.counts(_column(reference, name)) for name, binning in bins.items()}
+            levels = CategoryLevels.fit(_column(reference, name))
+            bins[name] = levels
+            counts[name] = levels.counts(_column(reference, name))
         return cls(bins=bins, reference_counts=counts)
 
     def compare(self, current: pd.DataFrame) -> dict[str, FeaturePsi]:
@@ -151,5 +161,18 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(np.nan, index=frame.index, dtype=float)
 
 
-def _as_float(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+def _sorted_present(values: pd.Series) -> tuple[np.ndarray, int]:
+    array = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    missing = np.isnan(array)
+    present = array[~missing]
+    present.sort()
+    return present, int(missing.sum())
+
+
+def _level_counts(values: pd.Series) -> pd.Series:
+    counts = values.value_counts(dropna=True)
+    # Levels are compared as text, so 1 and "1" (csv vs parquet) are the same level.
+    counts.index = counts.index.map(str)
+    if counts.index.has_duplicates:
+        counts = counts.groupby(level=0).sum()
+    return counts

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from serving.scoring import (
     load_model_pair,
     score_frame,
 )
+from serving.signals import SIGNAL_FEATURES
 from serving.store import StoredAccount, read_store
 
 SETTINGS_ENV = "RETAIN_SERVING_CONFIG"
@@ -133,11 +133,13 @@ class ScoringApi:
         store_path = Path(self.config.serving.store_path)
         stored = read_store(store_path) if store_path.is_file() else {}
         if not stored:
-            logger.warning("retain: no stored scores at %s; /score_accounts knows no account", store_path)
+            logger.warning(
+                "retain: no stored scores at %s; /score_accounts knows no account", store_path
+            )
         self.models = models
         self._model_json = json.dumps(models.info()).encode()
         self._categorical = categorical_features(models)
-        self._known_features = set(models.feature_names)
+        self._known_features = set(models.feature_names) | set(SIGNAL_FEATURES)
         self._stored = stored
         for account_id, account in stored.items():
             if account.is_fresh_for(models):
@@ -169,9 +171,7 @@ class ScoringApi:
                 b"]}",
             )
         )
-        return Response(
-            body, media_type="application/json", headers={"x-request-id": request_id}
-        )
+        return Response(body, media_type="application/json", headers={"x-request-id": request_id})
 
     def _not_ready(self) -> JSONResponse:
         return JSONResponse({"error": "the models are still loading; retry after /readyz"}, 503)
@@ -247,9 +247,12 @@ class ScoringApi:
 
             found = await anyio.to_thread.run_sync(self._score_missing, list(stale.values()), as_of)
             for index, account_id in stale.items():
-                parts[index] = found.get(account_id) or json.dumps(
-                    {"account_id": account_id, "error": _missing_message(as_of)}
-                ).encode()
+                parts[index] = (
+                    found.get(account_id)
+                    or json.dumps(
+                        {"account_id": account_id, "error": _missing_message(as_of)}
+                    ).encode()
+                )
         return self._envelope([p for p in parts if p is not None])
 
     def _score_missing(self, account_ids: list[str], as_of: dt.date | None) -> dict[str, bytes]:

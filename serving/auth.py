@@ -20,16 +20,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKENS_ENV = "RETAIN_API_TOKENS"
-PUBLIC_PATHS: frozenset[str] = frozenset(
-    {"/healthz", "/livez", "/readyz", "/docs", "/docs.json"}
-)
+PUBLIC_PATHS: frozenset[str] = frozenset({"/healthz", "/livez", "/readyz", "/docs", "/docs.json"})
 
 _UNAUTHORIZED = json.dumps(
     {"error": "unauthorized", "detail": "send 'Authorization: Bearer <token>'"}
 ).encode()
 
 
-def api_tokens(configured: Iterable[str] = (), environ: MutableMapping[str, str] | None = None) -> tuple[str, ...]:
+def api_tokens(
+    configured: Iterable[str] = (), environ: MutableMapping[str, str] | None = None
+) -> tuple[str, ...]:
     """Configured tokens plus those of RETAIN_API_TOKENS, blanks dropped, order kept."""
     environ = os.environ if environ is None else environ
     from_env = [t.strip() for t in environ.get(TOKENS_ENV, "").split(",")]
@@ -43,7 +43,7 @@ def api_tokens(configured: Iterable[str] = (), environ: MutableMapping[str, str]
 
 def token_is_valid(header: bytes | None, tokens: Iterable[bytes]) -> bool:
     """Whether an Authorization header carries one of `tokens`, compared in constant time."""
-    if not header or not header[:7].lower() == b"bearer ":
+    if not header or header[:7].lower() != b"bearer ":
         return False
     presented = header[7:].strip()
     valid = False

@@ -35,7 +35,7 @@ def build_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | No
     from features.validate import require_valid
 
     source = DataSource.open(data, data_end=config.features.data_end)
-    require_valid(source, config)
+    require_valid(source)
     when = pd.Timestamp(as_of) if as_of else source.data_end
     if as_of and when > source.data_end:
         raise RetainError(
@@ -59,19 +59,20 @@ def score_snapshot(
     *,
     with_reasons: bool = True,
     show_progress: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
     """`score_frame` over chunks of `snapshot`, with a progress bar when asked."""
     results: list[dict[str, Any]] = []
-    starts = range(0, len(snapshot), CHUNK_ROWS)
+    starts = range(0, len(snapshot), chunk_rows)
     if not show_progress:
         for start in starts:
-            chunk = snapshot.iloc[start : start + CHUNK_ROWS]
+            chunk = snapshot.iloc[start : start + chunk_rows]
             results += score_frame(chunk, models, config, with_reasons=with_reasons)
         return results
     with progress_bar() as progress:
         task = progress.add_task("Scoring accounts", total=len(snapshot))
         for start in starts:
-            chunk = snapshot.iloc[start : start + CHUNK_ROWS]
+            chunk = snapshot.iloc[start : start + chunk_rows]
             results += score_frame(chunk, models, config, with_reasons=with_reasons)
             progress.advance(task, len(chunk))
     return results
@@ -123,9 +124,7 @@ def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
         flat[f"expansion_reason_{i + 1}"] = [
             row[i]["text"] if i < len(row) else "" for row in expansion
         ]
-    flat["signals"] = [
-        "; ".join(s["text"] for s in json.loads(row)) for row in scored["signals"]
-    ]
+    flat["signals"] = ["; ".join(s["text"] for s in json.loads(row)) for row in scored["signals"]]
     return flat
 
 
@@ -136,9 +135,7 @@ def output_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
     return parquet, parquet.with_suffix(".csv")
 
 
-def write_outputs(
-    scored: pd.DataFrame, out: str | os.PathLike[str], k: int
-) -> tuple[Path, Path]:
+def write_outputs(scored: pd.DataFrame, out: str | os.PathLike[str], k: int) -> tuple[Path, Path]:
     parquet, csv = output_paths(out)
     write_parquet(parquet, scored)
     write_csv(csv, flat_csv_frame(scored, k))

@@ -112,9 +112,7 @@ CATALOGUE: dict[str, Entry] = {
     "key_events_per_active_user_28d": _format(
         "Depth of use", "events per user", "{v:,.1f} key events per active user in 28 days"
     ),
-    "features_used_28d": _count(
-        "Breadth of use", "product feature", " used in the last 28 days"
-    ),
+    "features_used_28d": _count("Breadth of use", "product feature", " used in the last 28 days"),
     "weekly_active_users_slope_12w_pct": _change("Weekly active users", " per week over 12 weeks"),
     "usage_14d_change_pct": _change("Usage", " over the last 14 days"),
     "usage_drop_40pct_14d": _flag(
@@ -150,7 +148,9 @@ CATALOGUE: dict[str, Entry] = {
     "champion_left_90d": _flag(
         "Champion left", "Champion left in the last 90 days", "No champion left in 90 days"
     ),
-    "days_since_champion_left": _days("Days since champion left", lambda d: f"Champion left {d} ago"),
+    "days_since_champion_left": _days(
+        "Days since champion left", lambda d: f"Champion left {d} ago"
+    ),
     "executive_sponsor_present": _flag(
         "Executive sponsor", "An executive sponsor is engaged", "No executive sponsor"
     ),

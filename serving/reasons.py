@@ -8,6 +8,7 @@ model's own arithmetic, not an approximation of it.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -45,24 +46,25 @@ def _reason(feature: str, value: object, contribution: float, direction: Directi
 
 def top_reasons(
     contributions: pd.DataFrame,
-    values: pd.DataFrame,
+    values: Mapping[str, np.ndarray],
     *,
     k: int,
     directions: tuple[Direction, ...] = ("raises", "lowers"),
 ) -> list[list[dict[str, Any]]]:
     """Per row, the `k` largest positive ("raises") and/or negative ("lowers") contributions.
 
-    `contributions` is rows x features in log-odds; `values` holds the same rows (by position)
-    with at least those feature columns. Zero contributions are never reasons. Ties break by
-    the feature order of `contributions`, so the result is deterministic.
+    `contributions` is rows x features in log-odds; `values` maps each of those features to
+    its values for the same rows, by position (missing features may be absent). Zero
+    contributions are never reasons. Ties break by the feature order of `contributions`, so
+    the result is deterministic.
     """
-    if len(contributions) != len(values):
-        raise ValueError(
-            f"contributions has {len(contributions)} rows but values has {len(values)}"
-        )
     features = list(contributions.columns)
     matrix = contributions.to_numpy(dtype=float)
-    value_rows = values[features].to_numpy(dtype=object)
+    missing = np.full(matrix.shape[0], np.nan)
+    columns = [values.get(name, missing) for name in features]
+    for name, column in zip(features, columns, strict=True):
+        if len(column) != matrix.shape[0]:
+            raise ValueError(f"{name} has {len(column)} values for {matrix.shape[0]} rows")
     # A stable sort on the negated (or plain) matrix gives descending (ascending) order with ties
     # kept in column order.
     orders: dict[Direction, np.ndarray] = {}
@@ -79,7 +81,7 @@ def top_reasons(
                 keep = contribution > 0 if direction == "raises" else contribution < 0
                 if keep:
                     reasons.append(
-                        _reason(features[column], value_rows[row, column], contribution, direction)
+                        _reason(features[column], columns[column][row], contribution, direction)
                     )
         results.append(reasons)
     return results

@@ -18,7 +18,7 @@ import pandas as pd
 from retain.config import Config
 from retain.errors import RetainError
 from serving.reasons import top_reasons
-from serving.signals import signals_of
+from serving.signals import SIGNAL_FEATURES, signals_of
 
 if TYPE_CHECKING:
     from training.segmented import SegmentedModel
@@ -154,8 +154,12 @@ def score_frame(
     k = config.serving.top_k_reasons
     churn_reasons: Sequence[list[dict[str, Any]]]
     expansion_reasons: Sequence[list[dict[str, Any]]]
+    n = len(frame)
+    # Column arrays, not a reindexed copy or row dicts: a wide frame's per-row pandas access
+    # costs more than the model on a one-account request.
+    present = set(frame.columns)
+    values = {name: frame[name].to_numpy() for name in models.feature_names if name in present}
     if with_reasons:
-        values = frame.reindex(columns=models.feature_names)
         explained = models.churn.explain(frame)
         churn_reasons = top_reasons(explained.contributions, values, k=k)
         explained = models.expansion.explain(frame)
@@ -163,21 +167,25 @@ def score_frame(
             explained.contributions, values, k=k, directions=("raises",)
         )
     else:
-        churn_reasons = expansion_reasons = [[] for _ in range(len(frame))]
-    records = frame.to_dict(orient="records")
+        churn_reasons = expansion_reasons = [[] for _ in range(n)]
+    signal_columns = {name: frame[name].to_numpy() for name in SIGNAL_FEATURES if name in present}
+    account_ids = frame["account_id"].to_numpy()
+    as_ofs = frame["as_of"].to_numpy() if "as_of" in present else [None] * n
+    segments = frame["segment"].to_numpy() if "segment" in present else [None] * n
     results = []
-    for i, row in enumerate(records):
+    for i in range(n):
+        segment = segments[i]
         results.append(
             {
-                "account_id": str(row["account_id"]),
-                "as_of": _iso_date(row.get("as_of")),
-                "segment": None if pd.isna(row.get("segment")) else str(row.get("segment")),
+                "account_id": str(account_ids[i]),
+                "as_of": _iso_date(as_ofs[i]),
+                "segment": None if segment is None or pd.isna(segment) else str(segment),
                 "churn_probability": float(churn_p[i]),
                 "expansion_probability": float(expansion_p[i]),
                 "health_band": str(bands[i]),
                 "reasons": churn_reasons[i],
                 "expansion_reasons": expansion_reasons[i],
-                "signals": signals_of(row, config),
+                "signals": signals_of({k: v[i] for k, v in signal_columns.items()}, config),
             }
         )
     return results
@@ -186,32 +194,38 @@ def score_frame(
 def frame_from_features(accounts: Sequence[dict[str, Any]], models: ModelPair) -> pd.DataFrame:
     """A feature frame from caller-sent `{account_id, segment, as_of?, features}` records.
 
-    Every feature the models read becomes a column; a feature the caller did not send is NaN.
-    Numeric columns are float64 even when every value is missing, so the model never sees an
-    all-None object column.
+    Every feature the models or the signals read becomes a column; a feature the caller did
+    not send is NaN. Numeric features form one float64 block (even when every value is
+    missing), so the model never sees an all-None object column and column access stays cheap.
     """
     names = models.feature_names
+    names += [name for name in SIGNAL_FEATURES if name not in set(names)]
     categorical = categorical_features(models)
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    for account in accounts:
-        features = account.get("features") or {}
-        for name in names:
-            value = features.get(name)
-            columns[name].append(np.nan if value is None else value)
-    data: dict[str, Any] = {
-        "account_id": [str(a["account_id"]) for a in accounts],
-        "as_of": [a.get("as_of") for a in accounts],
-        "segment": [a.get("segment") for a in accounts],
+    numeric = [name for name in names if name not in categorical]
+    block = np.full((len(accounts), len(numeric)), np.nan, dtype=np.float64)
+    position = {name: j for j, name in enumerate(numeric)}
+    texts: dict[str, list[Any]] = {
+        name: [None] * len(accounts) for name in names if name in categorical
     }
-    for name, values in columns.items():
-        if name in categorical:
-            data[name] = pd.Series(
-                [None if isinstance(v, float) and np.isnan(v) else v for v in values],
-                dtype=object,
-            )
-        else:
-            data[name] = np.asarray(values, dtype=np.float64)
-    return pd.DataFrame(data)
+    for i, account in enumerate(accounts):
+        for name, value in (account.get("features") or {}).items():
+            if value is None:
+                continue
+            if name in position:
+                block[i, position[name]] = value
+            elif name in texts:
+                texts[name][i] = value
+    identity = pd.DataFrame(
+        {
+            "account_id": [str(a["account_id"]) for a in accounts],
+            "as_of": [a.get("as_of") for a in accounts],
+            "segment": [a.get("segment") for a in accounts],
+        }
+    )
+    parts = [identity, pd.DataFrame(block, columns=numeric)]
+    if texts:
+        parts.append(pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in texts.items()}))
+    return pd.concat(parts, axis=1)
 
 
 def categorical_features(models: ModelPair) -> set[str]:

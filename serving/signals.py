@@ -112,6 +112,17 @@ RULES: tuple[SignalRule, ...] = (
 )
 
 SIGNAL_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
+# Every feature a rule reads: callers may pass rows holding only these.
+SIGNAL_FEATURES: tuple[str, ...] = (
+    "usage_14d_change_pct",
+    "usage_drop_40pct_14d",
+    "champion_left_90d",
+    "days_since_champion_left",
+    "open_escalations",
+    "onboarding_stalled",
+    "days_to_renewal",
+    "seat_utilization",
+)
 
 
 def signals_of(row: Mapping[str, Any], config: Config) -> list[dict[str, str]]:

@@ -20,7 +20,13 @@ from simulator._calendar import Window
 from simulator._population import Population, milestone_rows
 from simulator._usage import Users, week_usage
 
-CONTACT_ROLES: tuple[str, ...] = ("champion", "decision_maker", "executive_sponsor", "admin", "user")
+CONTACT_ROLES: tuple[str, ...] = (
+    "champion",
+    "decision_maker",
+    "executive_sponsor",
+    "admin",
+    "user",
+)
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 ACTIVITY_TYPES: tuple[str, ...] = ("meeting", "qbr", "call", "email_out", "email_in")
 SURVEY_KINDS: tuple[str, ...] = ("nps", "csat")
@@ -141,7 +147,7 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         outage_left[outage_starts] = rng.integers(1, 3, size=int(outage_starts.sum()))
         x[outage_starts] -= P.OUTAGE_SHOCK
 
-        event_day = np.maximum(d0 + rng.integers(0, 7, size=n), day_from)
+        event_day = np.minimum(np.maximum(d0 + rng.integers(0, 7, size=n), day_from), n_days - 1)
         leaves = stepping & champion & (rng.random(n) < seg("champion_leave"))
         _leave(result, leaves, 0, champion_since, event_day)
         champion[leaves] = False
@@ -176,7 +182,21 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         # -- renewals decided from the state a month before the end date --------------------
         due = np.flatnonzero(live & (contract_end >= d0) & (contract_end < min(d0 + 7, n_days)))
         if due.size:
-            _renew(rng, result, window, t, due, seats, price, term, contract_start, contract_end, alive_to, log_pool, join_week)
+            _renew(
+                rng,
+                result,
+                window,
+                t,
+                due,
+                seats,
+                price,
+                term,
+                contract_start,
+                contract_end,
+                alive_to,
+                log_pool,
+                join_week,
+            )
 
         # -- mid-term add-ons when provisioned users outgrow the licence --------------------
         eligible = (
@@ -188,10 +208,10 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         )
         upsell = eligible & (rng.random(n) < L.upsell_hazard(health, log_pool - np.log(seats)))
         if upsell.any():
-            added = np.maximum(
-                np.ceil(np.exp(log_pool) - seats) + 1, np.ceil(0.1 * seats)
-            )[upsell]
-            start = np.maximum(np.maximum(d0 + rng.integers(0, 7, size=n), contract_start), day_from)
+            added = np.maximum(np.ceil(np.exp(log_pool) - seats) + 1, np.ceil(0.1 * seats))[upsell]
+            start = np.maximum(
+                np.maximum(d0 + rng.integers(0, 7, size=n), contract_start), day_from
+            )
             start = np.minimum(start, n_days - 1)[upsell]
             result.add(
                 "contracts",
@@ -222,14 +242,24 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
             has_integration=pop.has_integration,
             adoption=pop.adoption,
         )
-        result.add("usage", user=user.astype(np.int32), day=day.astype(np.int32), event=event, count=count)
-        escalated_count = _tickets(rng, result, d0, live, health, outage, segment, day_from, day_to, n_days)
-        _activities(rng, result, t, live, health, champion, outage, contract_end, pop, day_from, day_to)
+        result.add(
+            "usage", user=user.astype(np.int32), day=day.astype(np.int32), event=event, count=count
+        )
+        escalated_count = _tickets(
+            rng, result, d0, live, health, outage, segment, day_from, day_to, n_days
+        )
+        _activities(
+            rng, result, t, live, health, champion, outage, contract_end, pop, day_from, day_to
+        )
         _surveys(rng, result, t, live, health, pop, day_from, day_to)
 
         esc = P.ESCALATION_DECAY * esc + escalated_count
         log_pool = np.where(
-            live, np.minimum(log_pool + (pop.growth + P.POOL_HEALTH_GROWTH * health) / 52.0, log_pool_cap), log_pool
+            live,
+            np.minimum(
+                log_pool + (pop.growth + P.POOL_HEALTH_GROWTH * health) / 52.0, log_pool_cap
+            ),
+            log_pool,
         )
         log_pool = np.maximum(log_pool, 0.0)
         outage_left = np.maximum(outage_left - 1, 0)
@@ -247,7 +277,9 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
     return result
 
 
-def _leave(result: ChunkResult, who: np.ndarray, role: int, since: np.ndarray, day: np.ndarray) -> None:
+def _leave(
+    result: ChunkResult, who: np.ndarray, role: int, since: np.ndarray, day: np.ndarray
+) -> None:
     accounts = np.flatnonzero(who)
     result.add(
         "contacts",
@@ -258,13 +290,17 @@ def _leave(result: ChunkResult, who: np.ndarray, role: int, since: np.ndarray, d
     )
 
 
-def _static_contacts(rng: np.random.Generator, result: ChunkResult, pop: Population, n_days: int) -> None:
+def _static_contacts(
+    rng: np.random.Generator, result: ChunkResult, pop: Population, n_days: int
+) -> None:
     """Decision makers, admins and users; their turnover is noise with no effect on health."""
     n = len(pop)
     created = pop.created.astype(np.float64)
     users_per_account = rng.integers(1, 4, size=n)
     roles = np.concatenate([np.full(n, 1), np.full(n, 3), np.full(int(users_per_account.sum()), 4)])
-    accounts = np.concatenate([np.arange(n), np.arange(n), np.repeat(np.arange(n), users_per_account)])
+    accounts = np.concatenate(
+        [np.arange(n), np.arange(n), np.repeat(np.arange(n), users_per_account)]
+    )
     added = created[accounts] + np.floor(rng.exponential(20.0, size=len(accounts))) * (roles == 4)
     leaves = rng.random(len(accounts)) < 0.15
     left = np.where(leaves, np.floor(added + rng.uniform(30, 900, size=len(accounts))), np.nan)
@@ -352,7 +388,9 @@ def _renew(
     alive_to[due[churn]] = end[churn]
 
 
-def _in_window(day: np.ndarray, account: np.ndarray, day_from: np.ndarray, day_to: np.ndarray) -> np.ndarray:
+def _in_window(
+    day: np.ndarray, account: np.ndarray, day_from: np.ndarray, day_to: np.ndarray
+) -> np.ndarray:
     return (day >= day_from[account]) & (day < day_to[account])
 
 
@@ -382,18 +420,30 @@ def _tickets(
     high = 0.12 + 0.1 * (h < -1.0)
     low = np.full(m, 0.3)
     u = rng.random(m)
-    priority = np.where(u < urgent, 3, np.where(u < urgent + high, 2, np.where(u < urgent + high + low, 0, 1)))
+    priority = np.where(
+        u < urgent, 3, np.where(u < urgent + high, 2, np.where(u < urgent + high + low, 0, 1))
+    )
     escalated = rng.random(m) < L.sigmoid(
-        P.segment_vector("escalation_logit", segment[account]) - 0.6 * h + 2.5 * out + 1.0 * (priority == 3)
+        P.segment_vector("escalation_logit", segment[account])
+        - 0.6 * h
+        + 2.5 * out
+        + 1.0 * (priority == 3)
     )
     hours = np.exp(
-        np.log(_RESOLUTION_MEDIAN_HOURS[priority]) - 0.2 * h + 0.7 * escalated + 0.6 * rng.normal(size=m)
+        np.log(_RESOLUTION_MEDIAN_HOURS[priority])
+        - 0.2 * h
+        + 0.7 * escalated
+        + 0.6 * rng.normal(size=m)
     )
     resolved = created + hours / 24.0
     resolved[resolved >= n_days] = np.nan  # still open when the data ends
     answered = ~np.isnan(resolved) & (rng.random(m) < 0.5)
     score = np.clip(
-        np.round(4.1 + 0.5 * h - 0.6 * escalated - 0.15 * np.log(hours / 24.0) + 0.8 * rng.normal(size=m)), 1, 5
+        np.round(
+            4.1 + 0.5 * h - 0.6 * escalated - 0.15 * np.log(hours / 24.0) + 0.8 * rng.normal(size=m)
+        ),
+        1,
+        5,
     )
     result.add(
         "tickets",
@@ -425,7 +475,9 @@ def _activities(
     near_renewal = (contract_end - d0 <= 120) & (contract_end > d0)
     rates = {
         "email_out": P.segment_vector("email_rate", segment) * (1.0 + near_renewal),
-        "meeting": P.segment_vector("meeting_rate", segment) * np.exp(0.4 * health) * (0.5 + 0.5 * champion),
+        "meeting": P.segment_vector("meeting_rate", segment)
+        * np.exp(0.4 * health)
+        * (0.5 + 0.5 * champion),
         "call": 0.03 + 0.15 * outage + 0.05 * (health < -1.0),
     }
     accounts, days, kinds = [], [], []
@@ -440,7 +492,9 @@ def _activities(
             replied = rng.random(len(account)) < reply_p
             accounts.append(account[replied])
             days.append(days[-1][replied] + rng.exponential(1.5, size=int(replied.sum())))
-            kinds.append(np.full(int(replied.sum()), ACTIVITY_TYPES.index("email_in"), dtype=np.int8))
+            kinds.append(
+                np.full(int(replied.sum()), ACTIVITY_TYPES.index("email_in"), dtype=np.int8)
+            )
     qbr_due = live & P.segment_vector("qbr", segment).astype(bool) & ((t - pop.qbr_phase) % 13 == 0)
     held = qbr_due & (rng.random(n) < L.sigmoid(0.3 + 1.2 * health + 0.8 * champion))
     qbr_accounts = np.flatnonzero(held)
@@ -467,7 +521,9 @@ def _surveys(
     nps_due = live & ((t - pop.survey_phase) % 26 == 0)
     respondents = rng.binomial(3, np.clip(0.35 + 0.1 * health, 0.05, 0.9)) * nps_due
     nps_account = np.repeat(np.arange(len(health)), respondents)
-    nps = np.clip(np.round(7.0 + 1.6 * health[nps_account] + 1.5 * rng.normal(size=len(nps_account))), 0, 10)
+    nps = np.clip(
+        np.round(7.0 + 1.6 * health[nps_account] + 1.5 * rng.normal(size=len(nps_account))), 0, 10
+    )
     csat_due = (
         live
         & P.segment_vector("survey_csat", pop.segment).astype(bool)
@@ -475,7 +531,9 @@ def _surveys(
         & (rng.random(len(health)) < 0.5)
     )
     csat_account = np.flatnonzero(csat_due)
-    csat = np.clip(np.round(3.9 + 0.6 * health[csat_account] + 0.7 * rng.normal(size=len(csat_account))), 1, 5)
+    csat = np.clip(
+        np.round(3.9 + 0.6 * health[csat_account] + 0.7 * rng.normal(size=len(csat_account))), 1, 5
+    )
     account = np.concatenate([nps_account, csat_account])
     day = d0 + rng.random(len(account)) * 7.0
     keep = _in_window(day, account, day_from, day_to)
@@ -483,6 +541,8 @@ def _surveys(
         "surveys",
         account=account[keep],
         time=day[keep],
-        kind=np.concatenate([np.zeros(len(nps_account), np.int8), np.ones(len(csat_account), np.int8)])[keep],
+        kind=np.concatenate(
+            [np.zeros(len(nps_account), np.int8), np.ones(len(csat_account), np.int8)]
+        )[keep],
         score=np.concatenate([nps, csat])[keep],
     )

@@ -62,7 +62,9 @@ def stalled_weight(tenure_days: np.ndarray) -> np.ndarray:
 
 def term_churn_shift(term_months: np.ndarray) -> np.ndarray:
     return np.where(
-        term_months <= 1, P.MONTHLY_CHURN_SHIFT, np.where(term_months > 12, P.MULTI_YEAR_CHURN_SHIFT, 0.0)
+        term_months <= 1,
+        P.MONTHLY_CHURN_SHIFT,
+        np.where(term_months > 12, P.MULTI_YEAR_CHURN_SHIFT, 0.0),
     )
 
 
@@ -118,4 +120,6 @@ def contraction_logit(
 
 def upsell_hazard(health: np.ndarray, log_pressure: np.ndarray) -> np.ndarray:
     """Weekly chance of a mid-term add-on: high once provisioned users outgrow the licence."""
-    return np.minimum(0.06 * sigmoid(8.0 * (np.exp(log_pressure) - 1.08)) * np.exp(0.3 * health), 0.2)
+    return np.minimum(
+        0.06 * sigmoid(8.0 * (np.exp(log_pressure) - 1.08)) * np.exp(0.3 * health), 0.2
+    )

@@ -16,7 +16,12 @@ import numpy as np
 SEGMENTS: tuple[str, ...] = ("SMB", "Mid-Market", "Enterprise")
 SEGMENT_SHARES = np.array([0.55, 0.32, 0.13])
 
-KEY_EVENTS: tuple[str, ...] = ("report_created", "dashboard_shared", "workflow_run", "integration_sync")
+KEY_EVENTS: tuple[str, ...] = (
+    "report_created",
+    "dashboard_shared",
+    "workflow_run",
+    "integration_sync",
+)
 NOISE_EVENTS: tuple[str, ...] = ("login", "page_view", "settings_view")
 EVENTS: tuple[str, ...] = NOISE_EVENTS + KEY_EVENTS
 
@@ -38,11 +43,11 @@ MILESTONE_DUE_DAYS = np.array([14, 60, 90])
 # Weekly latent health h = mu + x with momentum v (a decline keeps going for weeks, which is why
 # the direction of usage matters more than its level):
 #   x[t+1] = (1 - KAPPA) x[t] + v[t] + SIGMA_X e,   v[t+1] = PHI v[t] + SIGMA_V e'.
-KAPPA = 0.04
-PHI = 0.85
-SIGMA_X = 0.12
-SIGMA_V = 0.055
-MU_SD = 0.6  # persistent differences between accounts
+KAPPA = 0.03
+PHI = 0.92
+SIGMA_X = 0.08
+SIGMA_V = 0.025
+MU_SD = 0.7  # persistent differences between accounts
 ONBOARDING_TO_MU = 0.35  # a good onboarding goes with a healthier account
 STALLED_BELOW = -1.0  # onboarding quality below this stalls (about 16% of new accounts)
 STALLED_DECAY_DAYS = 540.0  # a stalled onboarding still weighs on the renewal a year later
@@ -60,7 +65,7 @@ UPSELL_FREEZE_WEEKS = 8  # close to a renewal, more seats are bought in the rene
 LATE_RENEWAL_SHARE = 0.1  # renewals signed a few days after the end date (inside the grace)
 
 # Usage: daily probability that a provisioned user is active, and the events of an active day.
-USAGE_BASE_LOGIT = -2.4
+USAGE_BASE_LOGIT = -2.7
 USAGE_HEALTH_WEIGHT = 1.1
 USER_EFFECT_SD = 0.7
 WEEKEND_FACTOR = 0.2
@@ -143,13 +148,13 @@ SEGMENT_PARAMS: tuple[SegmentParams, ...] = (
         sponsor_replace=0.03,
         growth_mean=0.10,
         growth_sd=0.25,
-        churn_intercept=-2.6,
-        churn_health=-2.0,
-        churn_trend=-2.0,
-        churn_champion_absent=0.8,
+        churn_intercept=-4.0,
+        churn_health=-3.2,
+        churn_trend=-1.0,
+        churn_champion_absent=1.5,
         churn_sponsor_absent=0.0,
-        churn_escalations=0.4,
-        churn_onboarding_stalled=2.5,
+        churn_escalations=0.6,
+        churn_onboarding_stalled=4.0,
         expansion_intercept=-1.5,
         expansion_health=0.5,
         expansion_pressure=2.5,
@@ -186,13 +191,13 @@ SEGMENT_PARAMS: tuple[SegmentParams, ...] = (
         sponsor_replace=0.03,
         growth_mean=0.12,
         growth_sd=0.2,
-        churn_intercept=-3.2,
-        churn_health=-1.6,
-        churn_trend=-1.4,
-        churn_champion_absent=2.0,
-        churn_sponsor_absent=0.8,
-        churn_escalations=0.9,
-        churn_onboarding_stalled=1.5,
+        churn_intercept=-4.9,
+        churn_health=-2.6,
+        churn_trend=-0.7,
+        churn_champion_absent=3.5,
+        churn_sponsor_absent=1.5,
+        churn_escalations=1.2,
+        churn_onboarding_stalled=3.0,
         expansion_intercept=-1.3,
         expansion_health=0.6,
         expansion_pressure=2.5,
@@ -229,13 +234,13 @@ SEGMENT_PARAMS: tuple[SegmentParams, ...] = (
         sponsor_replace=0.03,
         growth_mean=0.15,
         growth_sd=0.2,
-        churn_intercept=-3.6,
-        churn_health=-1.0,
-        churn_trend=-1.0,
-        churn_champion_absent=2.6,
-        churn_sponsor_absent=1.3,
-        churn_escalations=1.4,
-        churn_onboarding_stalled=0.8,
+        churn_intercept=-5.6,
+        churn_health=-1.8,
+        churn_trend=-0.5,
+        churn_champion_absent=4.2,
+        churn_sponsor_absent=2.5,
+        churn_escalations=1.8,
+        churn_onboarding_stalled=1.8,
         expansion_intercept=-1.1,
         expansion_health=0.7,
         expansion_pressure=2.5,

@@ -55,10 +55,13 @@ def draw_population(
     age = rng.integers(45, 4 * 365, size=n)
     created = np.where(base, -age, joined_day)
 
-    seats = np.exp(np.log(sp("seats_median", segment)) + sp("seats_sigma", segment) * rng.normal(size=n))
+    seats = np.exp(
+        np.log(sp("seats_median", segment)) + sp("seats_sigma", segment) * rng.normal(size=n)
+    )
     seats = np.clip(np.round(seats), sp("seats_min", segment), sp("seats_max", segment))
     price = np.round(
-        sp("price_low", segment) + (sp("price_high", segment) - sp("price_low", segment)) * rng.random(n),
+        sp("price_low", segment)
+        + (sp("price_high", segment) - sp("price_low", segment)) * rng.random(n),
         -1,
     )
     term = np.zeros(n, dtype=np.int64)
@@ -76,12 +79,17 @@ def draw_population(
     pool = seats * rng.uniform(0.7, 1.05, size=n)
 
     employees = np.round(
-        np.exp(np.log(sp("employees_median", segment)) + sp("employees_sigma", segment) * rng.normal(size=n))
+        np.exp(
+            np.log(sp("employees_median", segment))
+            + sp("employees_sigma", segment) * rng.normal(size=n)
+        )
     )
     employees = np.maximum(employees, seats * 2)
     csm_number = rng.integers(0, sp("csm_pool", segment).astype(np.int64))
     prefix = np.array(["smb", "mm", "ent"], dtype=object)[segment]
-    csm = np.array([f"csm-{p}-{k:02d}" for p, k in zip(prefix, csm_number, strict=True)], dtype=object)
+    csm = np.array(
+        [f"csm-{p}-{k:02d}" for p, k in zip(prefix, csm_number, strict=True)], dtype=object
+    )
 
     return Population(
         ids=np.array([f"acc-{first_index + i:06d}" for i in range(n)], dtype=object),
@@ -112,17 +120,18 @@ def draw_population(
     )
 
 
-def _running_term(window: Window, created: np.ndarray, term: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _running_term(
+    window: Window, created: np.ndarray, term: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The contract term running on an account's first simulated day.
 
     New accounts start their first term when created. Older accounts are inside a later term on
     day 0: the anniversary of `created` that precedes day 0.
     """
     anchor = window.start + created
-    elapsed_months = (
-        window.start.astype("datetime64[M]").astype(np.int64)
-        - anchor.astype("datetime64[M]").astype(np.int64)
-    )
+    elapsed_months = window.start.astype("datetime64[M]").astype(np.int64) - anchor.astype(
+        "datetime64[M]"
+    ).astype(np.int64)
     terms_done = np.where(created < 0, elapsed_months // term, 0)
     start = window.add_months(created, terms_done * term)
     # The month arithmetic caps days at the 28th; step back one term if we landed after day 0.
@@ -130,8 +139,8 @@ def _running_term(window: Window, created: np.ndarray, term: np.ndarray) -> tupl
     terms_done = np.where(too_late, terms_done - 1, terms_done)
     start = window.add_months(created, terms_done * term)
     end = window.add_months(created, (terms_done + 1) * term)
-    # A new account's first term starts the day it is created (not on a capped day of month).
-    return np.where(created < 0, start, created), end
+    # A first term starts the day the account is created (not on a capped day of month).
+    return np.maximum(start, created), end
 
 
 def milestone_rows(
@@ -150,10 +159,14 @@ def milestone_rows(
     kickoff = created + rng.exponential(5.0, size=n)
     complete = created + 20.0 + rng.gamma(3.0, 12.0, size=n) * pace
     late_complete = rng.random(n) < 0.35
-    complete = np.where(stalled, np.where(late_complete, created + 120 + rng.uniform(0, 150, n), np.nan), complete)
+    complete = np.where(
+        stalled, np.where(late_complete, created + 120 + rng.uniform(0, 150, n), np.nan), complete
+    )
     first_value = complete + 7.0 + rng.exponential(20.0, size=n) * pace
     very_late = rng.random(n) < 0.2
-    first_value = np.where(stalled, np.where(very_late, created + 220 + rng.uniform(0, 200, n), np.nan), first_value)
+    first_value = np.where(
+        stalled, np.where(very_late, created + 220 + rng.uniform(0, 200, n), np.nan), first_value
+    )
 
     achieved = np.stack([kickoff, complete, first_value], axis=1)
     achieved = np.floor(achieved)

@@ -73,8 +73,7 @@ def renewal_outcomes(data: Path, grace_days: int, data_end: pd.Timestamp) -> pd.
                AND n.start_date <= m.end_date + INTERVAL {grace_days} DAY) AS arr_after
           FROM main m
           WHERE m.end_date + INTERVAL {grace_days} DAY < TIMESTAMP '{data_end}'
-            AND m.end_date >= (SELECT MIN(start_date) FROM main WHERE start_date >= (
-                SELECT MIN(timestamp) FROM read_parquet('{data}/usage.parquet')))
+            AND m.end_date >= (SELECT MIN(timestamp) FROM read_parquet('{data}/usage.parquet'))
         )
         SELECT e.*, a.segment, arr_after IS NULL AS churn,
           arr_after > arr_before * 1.05 AS expansion,
@@ -96,10 +95,15 @@ def main() -> None:
     if not args.reuse:
         began = time.perf_counter()
         simulate(out, n_accounts=args.accounts, months=args.months, seed=args.seed)
-        print(f"simulate {args.accounts} x {args.months}: {time.perf_counter() - began:.1f} s -> {out}")
+        print(
+            f"simulate {args.accounts} x {args.months}: "
+            f"{time.perf_counter() - began:.1f} s -> {out}"
+        )
 
     for table in OUTPUT_TABLES:
-        print(f"  {table:<11} {pq.ParquetFile(out / f'{table}.parquet').metadata.num_rows:>12,} rows")
+        print(
+            f"  {table:<11} {pq.ParquetFile(out / f'{table}.parquet').metadata.num_rows:>12,} rows"
+        )
 
     labels = LabelsConfig()
     toml = (out / "retain.toml").read_text()
@@ -113,14 +117,18 @@ def main() -> None:
     renewed = renewals[~renewals["churn"]]
     print(
         f"all: churn {renewals['churn'].mean():.3f}, expansion among renewals "
-        f"{renewed['expansion'].mean():.3f}, contraction among renewals {renewed['contraction'].mean():.3f}"
+        f"{renewed['expansion'].mean():.3f}, "
+        f"contraction among renewals {renewed['contraction'].mean():.3f}"
     )
 
     frame = realised_labels(out, labels, data_end)
     monthly = frame[frame["spine"] == "monthly"]
     yearly = 1 - (1 - monthly["churn"].mean()) ** (365 / labels.horizon_days)
-    print(f"\nmonthly spine: 180-day churn {monthly['churn'].mean():.3f} (~{yearly:.3f} a year), "
-          f"180-day expansion {monthly['expansion'].mean():.3f}, contraction {monthly['contraction'].mean():.3f}")
+    print(
+        f"\nmonthly spine: 180-day churn {monthly['churn'].mean():.3f} (~{yearly:.3f} a year), "
+        f"180-day expansion {monthly['expansion'].mean():.3f}, "
+        f"contraction {monthly['contraction'].mean():.3f}"
+    )
     for spine, part in frame.groupby("spine"):
         print(f"\noracle on the {spine} spine ({len(part):,} known snapshots)")
         for name, rows in [("all", part), *part.groupby("segment")]:
@@ -129,14 +137,17 @@ def main() -> None:
             print(
                 f"  {name:<11} churn AUC {auc_c:.3f} (rate {rows['churn'].mean():.3f}, "
                 f"mean p {rows['churn_probability'].mean():.3f})  expansion AUC {auc_e:.3f} "
-                f"(rate {rows['expansion'].mean():.3f}, mean p {rows['expansion_probability'].mean():.3f})"
+                f"(rate {rows['expansion'].mean():.3f}, "
+                f"mean p {rows['expansion_probability'].mean():.3f})"
             )
         risk = part["churn_probability"]
         red = part[risk >= np.quantile(risk, 0.85)]
         green = part[risk <= np.quantile(risk, 0.60)]
         ratio = (1 - green["churn"].mean()) / max(1 - red["churn"].mean(), 1e-9)
-        print(f"  oracle green/red renewal-rate ratio {ratio:.2f} "
-              f"(green churn {green['churn'].mean():.3f}, red churn {red['churn'].mean():.3f})")
+        print(
+            f"  oracle green/red renewal-rate ratio {ratio:.2f} "
+            f"(green churn {green['churn'].mean():.3f}, red churn {red['churn'].mean():.3f})"
+        )
 
 
 if __name__ == "__main__":

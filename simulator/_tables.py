@@ -27,7 +27,22 @@ _ARROW_TYPES = {
 _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 # Columns with few distinct values per chunk, written dictionary-encoded.
 _DICTIONARY_COLUMNS = frozenset(
-    {"account_id", "segment", "industry", "region", "csm_id", "plan", "event", "user_id", "priority", "role", "type", "milestone", "kind", "spine"}
+    {
+        "account_id",
+        "segment",
+        "industry",
+        "region",
+        "csm_id",
+        "plan",
+        "event",
+        "user_id",
+        "priority",
+        "role",
+        "type",
+        "milestone",
+        "kind",
+        "spine",
+    }
 )
 
 
@@ -134,7 +149,8 @@ def chunk_tables(
             "resolved_at": _optional_dates(window, _minutes(tickets["resolved"])),
             "priority": _coded(tickets["priority"], PRIORITIES),
             "escalated": tickets["escalated"],
-            "csat": tickets["csat"],
+            # Unanswered surveys are nulls, not NaN (SQL engines treat NaN as a value).
+            "csat": pa.array(tickets["csat"], from_pandas=True),
         },
         schema=schema("tickets"),
     )
@@ -202,4 +218,6 @@ def chunk_tables(
 
 def _optional_dates(window: Window, days: np.ndarray) -> pa.Array:
     missing = np.isnan(days)
-    return pa.array(window.dates(np.where(missing, 0.0, days)), mask=missing, type=pa.timestamp("us"))
+    return pa.array(
+        window.dates(np.where(missing, 0.0, days)), mask=missing, type=pa.timestamp("us")
+    )

@@ -21,6 +21,8 @@ from simulator._engine import ChunkResult
 SPINES: tuple[str, ...] = ("monthly", "renewals")
 _MAX_RENEWALS = 8  # monthly terms renew up to seven times inside a 180-day horizon
 _DAY_SHIFT = 100_000  # makes day numbers positive for the (account, day) search key
+_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(12)
+_QUADRATURE = (_NODES, _WEIGHTS / _WEIGHTS.sum())
 
 
 def truth_rows(
@@ -59,7 +61,11 @@ def truth_rows(
     safe = np.maximum(cover, 0)
     active = (cover >= 0) & (account[safe] == request_account) & (end[safe] > request_day)
     cover = cover[active]
-    request_account, request_day, spine = request_account[active], request_day[active], spine[active]
+    request_account, request_day, spine = (
+        request_account[active],
+        request_day[active],
+        spine[active],
+    )
 
     churn, expansion = _probabilities(
         result,
@@ -159,9 +165,14 @@ def _probabilities(
     bernoulli = seg("churn_champion_absent") ** 2 * champion_absent * (1 - champion_absent) + seg(
         "churn_sponsor_absent"
     ) ** 2 * sponsor_absent * (1 - sponsor_absent)
-    churn_variance = np.where(known, 0.0, gaussian + bernoulli)
-    churn_each = np.where(valid, L.expected_sigmoid(churn_mean, churn_variance), 0.0)
-    churn = 1.0 - np.prod(1.0 - churn_each, axis=1)
+    churn_sd = np.sqrt(np.where(known, 0.0, gaussian + bernoulli))
+    # Successive renewals of a monthly term share the same future (a decline hurts all of them),
+    # so their uncertainty is one common factor, integrated by Gauss-Hermite quadrature.
+    survive = np.zeros(len(account))
+    for node, weight in zip(*_QUADRATURE, strict=True):
+        churn_each = np.where(valid, L.sigmoid(churn_mean + churn_sd * node), 0.0)
+        survive += weight * np.prod(1.0 - churn_each, axis=1)
+    churn = 1.0 - survive
 
     # -- expansion: at a renewal, or an add-on before it ---------------------------------------
     growth = (pop.growth[account] + P.POOL_HEALTH_GROWTH * h0)[:, None]

@@ -30,7 +30,9 @@ class Users:
         account = np.repeat(np.arange(len(max_users)), max_users)
         starts = np.cumsum(max_users) - max_users
         slot = np.arange(len(account)) - np.repeat(starts, max_users)
-        return cls(account=account, slot=slot, effect=P.USER_EFFECT_SD * rng.normal(size=len(account)))
+        return cls(
+            account=account, slot=slot, effect=P.USER_EFFECT_SD * rng.normal(size=len(account))
+        )
 
 
 def week_usage(
@@ -52,9 +54,13 @@ def week_usage(
     user_index = np.flatnonzero(present)
     account = users.account[user_index]
     days = first_day + np.arange(7)
-    p_user = sigmoid(P.USAGE_BASE_LOGIT + P.USAGE_HEALTH_WEIGHT * health[account] + users.effect[user_index])
+    p_user = sigmoid(
+        P.USAGE_BASE_LOGIT + P.USAGE_HEALTH_WEIGHT * health[account] + users.effect[user_index]
+    )
     p_day = p_user[:, None] * day_factor[None, :]
-    valid = (days[None, :] >= day_from[account][:, None]) & (days[None, :] < day_to[account][:, None])
+    valid = (days[None, :] >= day_from[account][:, None]) & (
+        days[None, :] < day_to[account][:, None]
+    )
     active = (rng.random(p_day.shape) < p_day) & valid
     row, column = np.nonzero(active)
     user = user_index[row]
@@ -69,16 +75,24 @@ def week_usage(
         parts.append((mask, event, count))
 
     add(np.ones(m, dtype=bool), "login", 1.0 + rng.poisson(0.3, size=m))
-    add(rng.random(m) < 0.3, "page_view", 1.0 + rng.poisson(2.0 + 2.0 * sigmoid(h)))
+    add(rng.random(m) < 0.2, "page_view", 1.0 + rng.poisson(2.0 + 2.0 * sigmoid(h)))
     add(rng.random(m) < 0.04, "settings_view", np.ones(m))
-    add(rng.random(m) < sigmoid(-0.6 + 1.0 * h), "report_created", 1.0 + rng.poisson(np.exp(0.4 * h)))
+    add(
+        rng.random(m) < sigmoid(-0.6 + 1.0 * h),
+        "report_created",
+        1.0 + rng.poisson(np.exp(0.4 * h)),
+    )
     add(rng.random(m) < sigmoid(-2.0 + 1.0 * h), "dashboard_shared", np.ones(m))
     add(
         rng.random(m) < sigmoid(-1.2 + 1.0 * h + adoption[acc]),
         "workflow_run",
         1.0 + rng.poisson(2.0 * np.exp(0.3 * h)),
     )
-    add(rng.random(m) < 0.6 * has_integration[acc], "integration_sync", 1.0 + rng.poisson(2.0, size=m))
+    add(
+        rng.random(m) < 0.6 * has_integration[acc],
+        "integration_sync",
+        1.0 + rng.poisson(2.0, size=m),
+    )
 
     users_out, days_out, events_out, counts_out = [], [], [], []
     for mask, event, count in parts:

@@ -10,6 +10,8 @@ import numpy as np
 
 from retain.config import TrainingConfig
 
+SMALL_DATA_ROWS = 50_000
+
 
 def base_params(config: TrainingConfig) -> dict[str, Any]:
     return {
@@ -47,6 +49,10 @@ def fit_booster(
 ) -> lgb.Booster:
     """A booster stopped early on the validation set when it has both classes."""
     params = {**base_params(config), **(overrides or {})}
+    if len(x_train) < SMALL_DATA_ROWS:
+        # On small data, thread synchronisation costs more than it saves, and on a busy machine
+        # OpenMP threads spinning for a core turn seconds into minutes.
+        params["num_threads"] = 1
     num_boost_round = int(params.pop("num_boost_round", config.num_boost_round))
     train_set = lgb.Dataset(
         x_train,

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.progress import Progress
+
+    from retain.config import Config
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +35,6 @@ def train_command(
     ),
 ) -> None:
     """Train segmented churn/expansion models, compare them, log to MLflow and register them."""
-    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -42,9 +48,9 @@ def train_command(
     if target != "all" and target not in TARGETS:
         raise RetainError(f"--target must be churn, expansion or all (got {target!r})")
     config = load_config(data, overrides={"tracking": {"experiment": experiment}})
-    frame, data_end = _feature_frame(data, features, config)
-    when = pd.Timestamp(cutoff) if cutoff else data_end
     with progress_bar(transient=True) as progress:
+        frame, data_end = _feature_frame(data, features, config, progress)
+        when = _parse_date(cutoff, "--cutoff") if cutoff else data_end
         result = train(
             frame,
             targets,
@@ -77,6 +83,17 @@ def train_command(
     )
 
 
+def _parse_date(value: str, option: str) -> pd.Timestamp:
+    import pandas as pd
+
+    from retain.errors import RetainError
+
+    try:
+        return pd.Timestamp(value)
+    except ValueError as error:
+        raise RetainError(f"{option} {value!r} is not a date (use YYYY-MM-DD)") from error
+
+
 def _fmt(value: object) -> str:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -85,7 +102,9 @@ def _fmt(value: object) -> str:
     return "-" if number != number else f"{number:.3f}"
 
 
-def _feature_frame(data: Path, features: Path | None, config: object) -> tuple[object, object]:
+def _feature_frame(
+    data: Path, features: Path | None, config: Config, progress: Progress
+) -> tuple[pd.DataFrame, pd.Timestamp]:
     """The feature frame (read or built) and the data's exclusive end date."""
     import pandas as pd
 
@@ -100,13 +119,9 @@ def _feature_frame(data: Path, features: Path | None, config: object) -> tuple[o
         if not features.is_file():
             raise RetainError(f"--features {features}: no such file")
         return pd.read_parquet(features), data_end
-    try:
-        from features import build_features  # type: ignore[attr-defined]
-    except ImportError as error:
-        raise RetainError(
-            "The feature pipeline is not available in this build; pass --features FILE"
-        ) from error
-    return build_features(source, config, spine="both"), data_end
+    from features.build import build_features
+
+    return build_features(source, config, spine="both", progress=progress), data_end
 
 
 def promote_command(

@@ -20,7 +20,7 @@ def result(demo_result):
 def test_report_contains_every_model_and_section(result) -> None:
     html = render_report(result)
     for model in ("segmented", "global", "logistic", "scorecard", "oracle"):
-        assert f"<td class=\"text\">{model}</td>" in html
+        assert f'<td class="text">{model}</td>' in html
     for section in (
         "In short",
         "ROC curves",

@@ -7,10 +7,13 @@ from features.usage import COUNTS, VALUES
 from retain.config import Config
 from tests.features.fixtures_data import (
     AS_OF,
+    added_columns,
     assert_same_features,
+    base_build,
     base_frames,
     build,
     day,
+    only,
     plant,
     row,
 )

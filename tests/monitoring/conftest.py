@@ -61,7 +61,7 @@ def saved_models(tmp_path_factory) -> Path:
     from training.segmented import SegmentedModel
 
     config = Config().with_overrides(
-        {"training": {"num_boost_round": 30, "min_positives_per_segment": 20}}
+        {"training": {"num_boost_round": 30, "min_positives_per_segment": 20, "num_threads": 1}}
     )
     frame = pd.concat(
         [feature_frame(400, seed=10 + month, as_of=f"2024-0{month}-01") for month in range(1, 6)],

@@ -86,6 +86,7 @@ def test_with_a_model_prediction_and_outcome_drift_are_reported(
     tmp_path, saved_models, reference, current
 ):
     models = load_models(Config(), alias=None, model_path=str(saved_models))
+    (tmp_path / "drift.html").write_text("<html>last week's windows</html>")
     result = run_drift(
         reference, current, tmp_path, Config(), models=models, report=False, log_to_mlflow=False
     )
@@ -97,8 +98,10 @@ def test_with_a_model_prediction_and_outcome_drift_are_reported(
     assert result.status == "ok"
 
 
-def test_write_error_report_marks_the_status(tmp_path):
+def test_write_error_report_marks_the_status_and_removes_an_old_report(tmp_path):
+    (tmp_path / "drift.html").write_text("<html>last week's windows</html>")
     write_error_report(tmp_path, RetainError("the current feature file is missing"))
+    assert not (tmp_path / "drift.html").exists()
     assert _strict_json(tmp_path / "drift.json") == {
         "status": "error",
         "error": "the current feature file is missing",

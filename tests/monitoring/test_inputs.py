@@ -2,7 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.inputs import check_windows, describe_window, read_feature_file
+from monitoring.inputs import (
+    check_windows,
+    describe_window,
+    load_windows,
+    read_feature_file,
+    select_as_of,
+)
+from retain.config import Config
 from retain.errors import RetainError
 
 
@@ -68,3 +75,41 @@ def test_describe_window_gives_rows_and_as_of_range():
         "as_of_min": "2025-01-01",
         "as_of_max": "2025-02-01",
     }
+
+
+def test_a_date_picks_one_snapshot_out_of_a_feature_file(tmp_path, reference, current):
+    both = pd.concat([reference, current], ignore_index=True)
+    both.to_parquet(tmp_path / "features.parquet")
+    path = str(tmp_path / "features.parquet")
+    old, new = load_windows(
+        Config(),
+        reference=path,
+        current=path,
+        data=None,
+        reference_as_of="2025-01-01",
+        current_as_of="2025-04-01",
+    )
+    assert (len(old), len(new)) == (len(reference), len(current))
+    assert set(new["as_of"]) == {pd.Timestamp("2025-04-01")}
+
+
+def test_a_date_absent_from_the_file_is_an_error_listing_the_dates(reference):
+    with pytest.raises(
+        RetainError, match=r"no rows with as_of 2030-01-01 \(1 dates present: 2025-01-01\)"
+    ):
+        select_as_of(reference, "2030-01-01", "current")
+    with pytest.raises(RetainError, match="'yesterday' is not a date"):
+        select_as_of(reference, "yesterday", "current")
+
+
+def test_files_and_a_data_source_together_are_an_error():
+    with pytest.raises(RetainError, match="not both") as e:
+        load_windows(
+            Config(),
+            reference="a.parquet",
+            current=None,
+            data="demo",
+            reference_as_of="2025-01-01",
+            current_as_of="2025-04-01",
+        )
+    assert e.value.exit_code == 2

@@ -104,3 +104,22 @@ def test_inputs_are_not_mutated():
     before = reference.copy()
     PsiReference.fit(reference, ["arr"], ["account_industry"], 10).compare(reference)
     pd.testing.assert_frame_equal(reference, before)
+
+
+def test_bin_counts_follow_the_bin_definition_with_ties_and_nan():
+    rng = np.random.default_rng(3)
+    reference = pd.Series(rng.poisson(2.0, 500).astype(float))
+    current = pd.Series(np.append(rng.poisson(3.0, 400).astype(float), [np.nan] * 7 + [-1.0]))
+    bins = NumericBins.fit(reference, n_bins=10)
+    finite = reference.to_numpy()
+    np.testing.assert_array_equal(bins.edges, np.unique(np.quantile(finite, np.linspace(0, 1, 11))))
+
+    def bin_of(x: float) -> int:
+        if np.isnan(x):
+            return bins.edges.size + 2
+        if x < bins.edges[0]:
+            return 0
+        return 1 + int(np.sum(bins.edges < x))  # edges[i-1] < x <= edges[i]
+
+    expected = np.bincount([bin_of(x) for x in current], minlength=bins.edges.size + 3)
+    np.testing.assert_array_equal(bins.counts(current), expected)

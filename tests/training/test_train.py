@@ -24,9 +24,7 @@ def test_parent_run_with_a_child_run_per_target_and_segment(trained):
     experiment = client.get_experiment_by_name("test")
     runs = client.search_runs([experiment.experiment_id], max_results=100)
     children = {r.info.run_name: r for r in runs if r.info.run_id != trained.run_id}
-    assert all(
-        r.data.tags.get("mlflow.parentRunId") == trained.run_id for r in children.values()
-    )
+    assert all(r.data.tags.get("mlflow.parentRunId") == trained.run_id for r in children.values())
     for target in ("churn", "expansion"):
         for segment in ("Enterprise", "Mid-Market", "SMB"):
             run = children[f"{target}/{segment}"]

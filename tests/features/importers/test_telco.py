@@ -127,7 +127,7 @@ def test_a_bad_tenure_is_reported_with_rows_and_an_example(tmp_path: Path) -> No
 def test_the_out_folder_must_not_hold_tables_of_another_source(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "usage.parquet").write_bytes(b"")
-    with pytest.raises(RetainError, match="already holds usage.parquet"):
+    with pytest.raises(RetainError, match=r"already holds usage\.parquet"):
         import_telco(_tiny_csv(tmp_path), tmp_path / "out")
 
 

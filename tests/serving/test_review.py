@@ -1,0 +1,70 @@
+import json
+
+import pandas as pd
+import pytest
+
+from serving.review import review_context, write_review
+from serving.scoring import load_model_pair
+
+
+def row(account: str, band: str, p: float, arr: float, segment: str = "SMB", **extra) -> dict:
+    return {
+        "account_id": account,
+        "as_of": pd.Timestamp("2024-08-01"),
+        "segment": segment,
+        "churn_probability": p,
+        "expansion_probability": extra.get("expansion", 0.1),
+        "health_band": band,
+        "csm_id": extra.get("csm", "csm_1"),
+        "arr": arr,
+        "renewal_date": pd.Timestamp("2024-10-30"),
+        "reasons": json.dumps(
+            [{"feature": "champion_left_90d", "value": 1.0, "contribution": 0.4,
+              "direction": "raises", "text": "Champion left in the last 90 days"}]
+        ),
+        "expansion_reasons": "[]",
+        "signals": json.dumps([{"name": "renewal_soon", "text": "Renewal in 90 days"}]),
+    }
+
+
+@pytest.fixture(scope="module")
+def models(trained: dict):
+    return load_model_pair(trained["config"])
+
+
+def scored() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            row("y_big", "yellow", 0.3, 100_000.0),
+            row("r_small", "red", 0.6, 10_000.0),
+            row("r_big", "red", 0.5, 50_000.0, segment="Enterprise"),
+            row("g", "green", 0.05, 20_000.0, expansion=0.7, csm="<b>csm</b>"),
+        ]
+    )
+
+
+def test_red_first_then_yellow_by_arr_at_risk(models) -> None:
+    context = review_context(scored(), models)
+    assert [a["account_id"] for a in context["at_risk"]] == ["r_big", "r_small", "y_big"]
+    assert context["at_risk"][0]["arr_at_risk"] == "$25,000"
+    assert context["at_risk"][0]["days_to_renewal"] == "90"
+    assert context["at_risk"][0]["reasons"] == ["Champion left in the last 90 days"]
+    assert context["expansion"][0]["account_id"] == "g"
+
+
+def test_segment_summary_uses_expected_retained_arr(models) -> None:
+    segments = {s["segment"]: s for s in review_context(scored(), models)["segments"]}
+    # SMB: 100k x 0.7 + 10k x 0.4 + 20k x 0.95 = 93,000 of 130,000.
+    assert segments["SMB"]["accounts"] == 3
+    assert segments["SMB"]["arr"] == "$130,000"
+    assert segments["SMB"]["expected_retained_arr"] == "$93,000"
+    assert segments["Enterprise"]["expected_retained_arr"] == "$25,000"
+
+
+def test_writes_self_contained_escaped_html(tmp_path, models) -> None:
+    out = tmp_path / "review.html"
+    assert write_review(scored(), models, out) == {"at_risk": 3, "expansion": 2}  # not red
+    html = out.read_text()
+    assert html.index("r_big") < html.index("r_small") < html.index("y_big")
+    assert "&lt;b&gt;csm&lt;/b&gt;" in html and "<b>csm</b>" not in html
+    assert "<script" not in html and "http" not in html.split("</style>")[0]

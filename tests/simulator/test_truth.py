@@ -1,0 +1,124 @@
+"""truth.parquet: which snapshots it covers, and that its probabilities mean something."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HORIZON = pd.Timedelta(days=180)
+GRACE = pd.Timedelta(days=30)
+LEAD = pd.Timedelta(days=90)
+
+
+def _lapses(main_contracts: pd.DataFrame) -> pd.DataFrame:
+    """Main-contract ends with no new main contract starting within the grace days."""
+    main = main_contracts.assign(
+        next_start=main_contracts.groupby("account_id")["start_date"].shift(-1)
+    )
+    lapsed = main["next_start"].isna() | (main["next_start"] > main["end_date"] + GRACE)
+    return main.loc[lapsed, ["account_id", "end_date"]]
+
+
+def _covered(main_contracts: pd.DataFrame, snapshots: pd.DataFrame) -> pd.Series:
+    joined = snapshots[["account_id", "as_of"]].reset_index().merge(main_contracts, on="account_id")
+    inside = (joined["start_date"] <= joined["as_of"]) & (joined["as_of"] < joined["end_date"])
+    return snapshots.index.isin(joined.loc[inside, "index"])
+
+
+def _realised(tables: dict[str, pd.DataFrame], main_contracts, data_end) -> pd.DataFrame:
+    truth = tables["truth"]
+    known = truth[truth["as_of"] + HORIZON + GRACE < data_end].reset_index(drop=True)
+    pairs = known.reset_index().merge(_lapses(main_contracts), on="account_id")
+    inside = (pairs["end_date"] > pairs["as_of"]) & (pairs["end_date"] <= pairs["as_of"] + HORIZON)
+    churned = known.index.isin(pairs.loc[inside, "index"])
+
+    contracts = tables["contracts"]
+
+    def arr_at(dates: pd.Series) -> np.ndarray:
+        frame = known[["account_id"]].assign(at=dates.to_numpy()).reset_index()
+        joined = frame.merge(contracts, on="account_id")
+        live = (joined["start_date"] <= joined["at"]) & (joined["at"] < joined["end_date"])
+        sums = joined[live].groupby("index")["arr"].sum()
+        return sums.reindex(known.index, fill_value=0.0).to_numpy()
+
+    now, later = arr_at(known["as_of"]), arr_at(known["as_of"] + HORIZON)
+    return known.assign(churn=churned, expansion=later > now * 1.05)
+
+
+def test_truth_has_one_row_per_snapshot_and_probabilities(tables):
+    truth = tables["truth"]
+    assert list(truth.columns) == [
+        "account_id",
+        "as_of",
+        "spine",
+        "churn_probability",
+        "expansion_probability",
+    ]
+    assert set(truth["spine"]) == {"monthly", "renewals"}
+    assert not truth.duplicated(["account_id", "as_of", "spine"]).any()
+    for column in ("churn_probability", "expansion_probability"):
+        assert truth[column].between(0.0, 1.0).all()
+
+
+def test_monthly_spine_is_every_month_start_with_a_running_contract(
+    tables, main_contracts, data_end
+):
+    truth = tables["truth"]
+    accounts = tables["accounts"]["account_id"]
+    first = truth["as_of"].min()
+    month_starts = pd.date_range(first, data_end, freq="MS", inclusive="left")
+    assert first.day == 1
+    grid = pd.MultiIndex.from_product([accounts, month_starts], names=["account_id", "as_of"])
+    snapshots = grid.to_frame(index=False)
+    expected = snapshots[_covered(main_contracts, snapshots)]
+    monthly = truth[truth["spine"] == "monthly"]
+    assert set(map(tuple, monthly[["account_id", "as_of"]].to_numpy())) == set(
+        map(tuple, expected.to_numpy())
+    )
+
+
+def test_renewal_spine_scores_each_contract_end_when_its_window_opens(
+    tables, main_contracts, data_end
+):
+    truth = tables["truth"]
+    first = truth["as_of"].min()
+    candidates = main_contracts[["account_id", "end_date"]].drop_duplicates()
+    candidates = candidates.assign(as_of=candidates["end_date"] - LEAD)
+    candidates = candidates[(candidates["as_of"] >= first) & (candidates["as_of"] < data_end)]
+    candidates = candidates[_covered(main_contracts, candidates.reset_index(drop=True))]
+    renewals = truth[truth["spine"] == "renewals"]
+    assert len(renewals) > 100
+    assert set(map(tuple, renewals[["account_id", "as_of"]].to_numpy())) == set(
+        map(tuple, candidates[["account_id", "as_of"]].to_numpy())
+    )
+
+
+def test_no_renewal_inside_the_horizon_means_no_churn_risk(tables, main_contracts):
+    monthly = tables["truth"][tables["truth"]["spine"] == "monthly"].reset_index(drop=True)
+    joined = monthly.reset_index().merge(main_contracts, on="account_id")
+    running = joined[
+        (joined["start_date"] <= joined["as_of"]) & (joined["as_of"] < joined["end_date"])
+    ]
+    far = running[running["end_date"] > running["as_of"] + HORIZON]
+    assert len(far) > 100
+    assert (monthly.loc[far["index"], "churn_probability"] == 0.0).all()
+
+
+def test_realised_churn_follows_the_true_probability(tables, main_contracts, data_end):
+    known = _realised(tables, main_contracts, data_end)
+    assert known["churn"].sum() > 50
+    low, high = known["churn_probability"].quantile([1 / 3, 2 / 3])
+    rate_low = known.loc[known["churn_probability"] <= low, "churn"].mean()
+    rate_high = known.loc[known["churn_probability"] > high, "churn"].mean()
+    assert rate_high > 0.15
+    assert rate_high > 5 * rate_low
+    # Calibrated, not just ordered: the mean probability matches the realised rate.
+    assert abs(known["churn_probability"].mean() - known["churn"].mean()) < 0.03
+
+
+def test_realised_expansion_follows_the_true_probability(tables, main_contracts, data_end):
+    known = _realised(tables, main_contracts, data_end)
+    low, high = known["expansion_probability"].quantile([1 / 3, 2 / 3])
+    rate_low = known.loc[known["expansion_probability"] <= low, "expansion"].mean()
+    rate_high = known.loc[known["expansion_probability"] > high, "expansion"].mean()
+    assert rate_high > rate_low + 0.25
