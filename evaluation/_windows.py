@@ -102,6 +102,12 @@ def explicit_windows(dates: Sequence[str]) -> list[Window]:
     return [Window(str(s.date()), s, e) for s, e in zip(starts, ends, strict=True)]
 
 
+def check_cutoffs(cutoffs: str) -> None:
+    """Fail fast on a malformed `--cutoffs` value, before any expensive work."""
+    if cutoffs.strip().lower() not in ("quarterly", "kfold", "cv"):
+        explicit_windows(cutoffs.split(","))
+
+
 def is_snapshot_only(frame: pd.DataFrame) -> bool:
     return pd.to_datetime(frame["as_of"]).nunique() <= 1
 

@@ -45,6 +45,7 @@ def backtest(
     import pandas as pd
     from rich.console import Console
 
+    from evaluation._windows import check_cutoffs
     from evaluation.backtest import build_backtest_frame, run_backtest
     from evaluation.outputs import log_backtest, save_backtest
     from features.source import DataSource
@@ -53,6 +54,7 @@ def backtest(
     from retain.errors import RetainError
     from retain.progress import progress_bar
 
+    check_cutoffs(cutoffs)
     config = load_config(data, overrides={"labels": {"lead_days": lead_days}})
     source = DataSource.open(data, data_end=config.features.data_end)
     require_valid(source)

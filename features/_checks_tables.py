@@ -7,6 +7,7 @@ few passes and is never loaded into memory.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,6 +36,9 @@ _EMPTY_MEANS_NOT_YET = frozenset(
     {("tickets", "resolved_at"), ("contacts", "left_at"), ("milestones", "achieved_at")}
 )
 _MAX_LISTED_COLUMNS = 12
+# Extra accounts columns become static attributes, seen by every snapshot; one named like an
+# outcome (an export's churn flag or status) would hand the label to the model.
+_OUTCOME_LIKE = re.compile(r"churn|cancel|outcome|label|target|status", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def table_defects(
                     )
                 )
         defects += _duplicate_key_defects(source, spec, set(present), relation)
+        if spec.name == "accounts":
+            defects += _outcome_like_attributes(source, spec, present, int(row["_rows"]))
     except CheckFailed as error:
         return [Defect(spec.name, "", 0, "", f"cannot read the table: {error}", True)]
     return defects
@@ -102,6 +108,33 @@ def _structure_defects(spec: TableSpec, present: tuple[str, ...], rows: int) -> 
                 "required column is missing",
                 True,
             )
+
+
+def _outcome_like_attributes(
+    source: DataSource, spec: TableSpec, present: tuple[str, ...], rows: int
+) -> list[Defect]:
+    known = {c.name for c in spec.columns}
+    defects = []
+    for column in present:
+        if column in known or not _OUTCOME_LIKE.search(column):
+            continue
+        values = fetch_one(
+            source.connection,
+            f"SELECT string_agg(DISTINCT v, ', ' ORDER BY v) AS e FROM "
+            f"(SELECT {text(column)} AS v FROM raw_{spec.name} WHERE v IS NOT NULL LIMIT 1000)",
+        )["e"]
+        defects.append(
+            Defect(
+                spec.name,
+                column,
+                rows,
+                f"values like {str(values)[:60]}",
+                "extra column named like an outcome: as a static attribute every snapshot "
+                "would see it (label leakage); drop it unless it was known from the start",
+                False,
+            )
+        )
+    return defects
 
 
 def _row_key(spec: TableSpec, present: set[str]) -> str | None:

@@ -52,12 +52,47 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _canonical_expression(spec: ColumnSpec, present: bool) -> str:
+_NUMERIC_RAW_TYPES = (
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "DECIMAL",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+
+
+def _already_typed(logical: str, raw_type: str) -> bool:
+    """Whether a raw column already holds the logical type (parquet, DuckDB): cast directly.
+
+    Going through text for typed columns would cost a string round trip per value on tables of
+    100M rows, for nothing: a typed value cannot be unparseable.
+    """
+    raw_type = raw_type.upper()
+    if logical == "timestamp":
+        return raw_type.startswith(("TIMESTAMP", "DATE"))
+    if logical in ("float", "int"):
+        return raw_type.startswith(_NUMERIC_RAW_TYPES)
+    if logical == "bool":
+        return raw_type == "BOOLEAN"
+    return False
+
+
+def _canonical_expression(spec: ColumnSpec, raw_type: str | None) -> str:
     sql_type = _SQL_TYPES[spec.type]
-    if not present:
+    if raw_type is None:
         return f"CAST({_literal(spec.default)} AS {sql_type}) AS {_quote(spec.name)}"
     column = _quote(spec.name)
-    if spec.type == "string":
+    if _already_typed(spec.type, raw_type):
+        expression = f"CAST({column} AS {sql_type})"
+    elif spec.type == "string":
         expression = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
         if spec.allowed is not None:
             expression = f"LOWER({expression})"
@@ -84,6 +119,7 @@ class DataSource:
     connection: duckdb.DuckDBPyConnection
     location: str
     raw_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    raw_types: dict[str, dict[str, str]] = field(default_factory=dict)
     data_end_override: pd.Timestamp | None = None
 
     # -- opening -----------------------------------------------------------------------------
@@ -103,9 +139,7 @@ class DataSource:
                 if parquet.exists():
                     relation = f"read_parquet({_literal(str(parquet))})"
                 elif csv.exists():
-                    relation = (
-                        f"read_csv({_literal(str(csv))}, all_varchar = true, header = true)"
-                    )
+                    relation = f"read_csv({_literal(str(csv))}, all_varchar = true, header = true)"
                 else:
                     continue
                 source._register_raw(name, f"SELECT * FROM {relation}")
@@ -145,10 +179,12 @@ class DataSource:
     def _register_raw(self, name: str, select_sql: str) -> None:
         try:
             self.connection.execute(f"CREATE OR REPLACE VIEW raw_{name} AS {select_sql}")
-            columns = self.connection.execute(f"SELECT * FROM raw_{name} LIMIT 0").description
+            described = self.connection.execute(f"DESCRIBE SELECT * FROM raw_{name}").fetchall()
         except duckdb.Error as error:
-            raise RetainError(f"Cannot read table {name!r} from {self.location}: {error}") from error
-        self.raw_columns[name] = tuple(column[0] for column in columns)
+            message = f"Cannot read table {name!r} from {self.location}: {error}"
+            raise RetainError(message) from error
+        self.raw_columns[name] = tuple(row[0] for row in described)
+        self.raw_types[name] = {row[0]: str(row[1]) for row in described}
 
     def _finish(self, data_end: str | None) -> None:
         for name in self.raw_columns:
@@ -157,10 +193,10 @@ class DataSource:
             self.data_end_override = pd.Timestamp(data_end)
 
     def _register_canonical(self, spec: TableSpec) -> None:
-        present = set(self.raw_columns[spec.name])
-        if not set(spec.required_columns) <= present:
+        raw_types = self.raw_types[spec.name]
+        if not set(spec.required_columns) <= set(raw_types):
             return  # validation reports the missing columns; no canonical view without them
-        expressions = [_canonical_expression(c, c.name in present) for c in spec.columns]
+        expressions = [_canonical_expression(c, raw_types.get(c.name)) for c in spec.columns]
         if spec.name == "accounts":
             known = {c.name for c in spec.columns}
             expressions += [
@@ -224,9 +260,11 @@ class DataSource:
         for name in self.tables:
             spec = TABLES[name]
             for column in spec.columns:
-                if column.type == "timestamp" and not (
-                    name == "contracts" and column.name == "end_date"
-                ) and not (name == "milestones" and column.name == "due_date"):
+                if (
+                    column.type == "timestamp"
+                    and not (name == "contracts" and column.name == "end_date")
+                    and not (name == "milestones" and column.name == "due_date")
+                ):
                     parts.append(f"SELECT MAX({_quote(column.name)}) AS t FROM {name}")
         value = self.connection.execute(f"SELECT MAX(t) FROM ({' UNION ALL '.join(parts)})")
         latest = value.fetchone()[0]

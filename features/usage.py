@@ -1,8 +1,9 @@
 """Usage features: active users, depth and breadth of use, trends, drops, seat utilization.
 
-Raw usage can hold hundreds of millions of rows, so it is read once: one DuckDB pass groups it
-into small per-day aggregates (per account-day, per account-user-day and per account-event-day),
-and every window below is computed from those. Raw usage rows are never joined to the spine.
+Raw usage can hold hundreds of millions of rows, so it is aggregated first and never joined to
+the spine: per account and day (event totals), and per account-user and account-event as day
+blocks (a bit mask of active days per 32-day block, see `features.windows.day_blocks`), which
+are a small fraction of the raw rows. Every window is computed from those aggregates.
 
 Weekly activity of each user is kept as a 12-bit mask (bit k: active in
 `[as_of - 7(k+1) days, as_of - 7k days)`), from which the 7-day, 28-day, prior-28-day and
@@ -22,57 +23,39 @@ from features.windows import (
     SNAPSHOT_ID,
     age_days,
     attach,
+    blocks_in_window,
     change_pct,
+    day_blocks,
     days_between,
     flag,
     in_window,
     latest_before,
     materialize,
+    nan_as_null,
     ratio,
+    weekly_activity,
+    window_hit,
 )
 from retain.config import Config
 
 WINDOW_DAYS = 90  # the longest usage window; the aggregates never need older rows
+BREADTH_DAYS = 28
 WEEKS = 12
-_ALL_WEEKS = (1 << WEEKS) - 1
 # Every x (week index, oldest 0 .. newest 11) minus its mean, and the sum of their squares: the
 # least-squares slope is sum((x - mean) * y) / sum((x - mean) ** 2).
 _X_CENTERED = tuple(x - (WEEKS - 1) / 2 for x in range(WEEKS))
 _X_SUM_SQUARES = sum(x * x for x in _X_CENTERED)
 
-_GRAIN_DAY, _GRAIN_USER_DAY, _GRAIN_EVENT_DAY = 3, 1, 2  # GROUPING(user_id, event)
 
-
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _daily_aggregates_sql(
-    key_events: tuple[str, ...], window_start: pd.Timestamp, window_end: pd.Timestamp
-) -> str:
-    """One pass over usage: per account-day totals, and per user-day / event-day presence.
-
-    Per-user and per-event rows are only needed inside the windows; older rows keep only the
-    per-day grain (for days since last activity).
-    """
-    is_key = (
-        f"event IN ({', '.join(_sql_literal(e) for e in key_events)})" if key_events else "TRUE"
+def account_days(usage: ir.Table, key_events: tuple[str, ...]) -> ir.Table:
+    """Per account and day: all events, and key events (every event when none are named)."""
+    count = nan_as_null(usage["count"])
+    is_key = usage.event.isin(key_events) if key_events else ibis.literal(True)
+    usage = usage.mutate(day=usage.timestamp.truncate("D"), _count=count, _is_key=is_key)
+    return usage.group_by(["account_id", "day"]).aggregate(
+        events=usage._count.sum(),
+        key_events=usage._count.sum(where=usage._is_key).fill_null(0.0),
     )
-    start = _sql_literal(str(window_start))
-    return f"""
-        SELECT account_id, day, user_id, event, GROUPING(user_id, event) AS grain,
-               SUM(count) AS events, COALESCE(SUM(count) FILTER (WHERE is_key), 0) AS key_events
-        FROM (
-            SELECT account_id, CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day,
-                   CASE WHEN timestamp >= TIMESTAMP {start} THEN user_id END AS user_id,
-                   CASE WHEN timestamp >= TIMESTAMP {start} THEN event END AS event,
-                   count, {is_key} AS is_key
-            FROM usage
-            WHERE timestamp < TIMESTAMP {_sql_literal(str(window_end))}
-        )
-        GROUP BY GROUPING SETS ((account_id, day), (account_id, day, user_id),
-                                (account_id, day, event))
-    """
 
 
 # -- per snapshot, from the account-day totals in the window (`d`, with `age` in days) ------------
@@ -132,7 +115,7 @@ def active_users_prior_28d(u: ir.Table) -> ir.Value:
 
 
 def active_users_90d(u: ir.Table) -> ir.Value:
-    return u.count()
+    return u.count(where=u.active_90d)
 
 
 def _weekly_active_users(u: ir.Table, weeks_ago: int) -> ir.Value:
@@ -229,30 +212,24 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
     if pd.isna(first):
         first = last = source.data_end
-    window_start = pd.Timestamp(first) - pd.Timedelta(days=WINDOW_DAYS)
-    aggregates = materialize(
-        source,
-        _daily_aggregates_sql(config.features.key_events, window_start, pd.Timestamp(last)),
-        "usage_daily",
-    )
+    origin = pd.Timestamp(first).normalize() - pd.Timedelta(days=WINDOW_DAYS)
+    usage = source.table("usage")
+    usage = usage.filter(usage.timestamp < ibis.literal(pd.Timestamp(last).to_pydatetime()))
+    recent = usage.filter(usage.timestamp >= ibis.literal(origin.to_pydatetime()))
 
-    daily = aggregates.filter(aggregates.grain == _GRAIN_DAY).select(
-        "account_id", "day", "events", "key_events"
-    )
+    # Every day of history (not only the windows): days since last activity looks back forever.
+    daily = materialize(source, account_days(usage, config.features.key_events), "usage_daily")
     d = in_window(spine, daily, "day", WINDOW_DAYS)
     d = d.mutate(age=age_days(d, "day"))
     per_snapshot = d.group_by(SNAPSHOT_ID).aggregate(
         **{fn.__name__: fn(d) for fn in DAY_AGGREGATES}
     )
+    last_active = _last_active_day(spine, d, daily)
 
-    event_days = aggregates.filter(
-        (aggregates.grain == _GRAIN_EVENT_DAY) & aggregates.event.notnull()
-    ).select("account_id", "event", "day")
-    e = in_window(spine, event_days, "day", 28)
-    breadth = e.group_by(SNAPSHOT_ID).aggregate(features_used_28d=e.event.nunique())
-
-    last_active = latest_before(spine, daily.select("account_id", "day"), "day").select(
-        SNAPSHOT_ID, last_active_day="day"
+    event_blocks = day_blocks(recent, "timestamp", ["account_id", "event"], origin)
+    e = blocks_in_window(spine, event_blocks, BREADTH_DAYS, origin)
+    breadth = e.group_by(SNAPSHOT_ID).aggregate(
+        features_used_28d=e.event.nunique(where=window_hit(e, BREADTH_DAYS))
     )
 
     s = (
@@ -266,21 +243,18 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     )
     counts, values = list(COUNTS), list(VALUES)
     if _has_user_ids(source):
-        user_days = aggregates.filter(
-            (aggregates.grain == _GRAIN_USER_DAY) & aggregates.user_id.notnull()
-        ).select("account_id", "user_id", "day")
-        u = in_window(spine, user_days, "day", WINDOW_DAYS)
-        age = age_days(u, "day")
-        week_bit = ibis.ifelse(age <= 7 * WEEKS, ibis.literal(1, "int64") << ((age - 1) // 7), 0)
-        per_user = u.group_by([SNAPSHOT_ID, "user_id"]).aggregate(weeks=week_bit.bit_or())
+        with_users = recent.filter(recent.user_id.notnull())
+        user_blocks = day_blocks(with_users, "timestamp", ["account_id", "user_id"], origin)
+        per_user = weekly_activity(
+            source, spine, user_blocks, "user_id", WEEKS, WINDOW_DAYS, origin
+        ).rename(active_90d="active_in_window")
         users = per_user.group_by(SNAPSHOT_ID).aggregate(
             **{fn.__name__: fn(per_user) for fn in USER_AGGREGATES}
         )
-        seats = _seats(spine, source)
         s = (
             s.left_join(users, SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
-            .left_join(seats, SNAPSHOT_ID)
+            .left_join(_seats(spine, source), SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
         )
         # Zero-filled before the ratios: no activity in a window is a real zero.
@@ -299,26 +273,38 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
         counts = [c for c in counts if c not in USER_COUNTS]
         values = [v for v in values if v not in USER_VALUES]
         derived = (key_events_28d_change_pct, usage_14d_change_pct, days_since_last_activity)
-    s = s.mutate(
-        **{
-            c: s[c].fill_null(0)
-            for c in (
-                "events_28d",
-                "events_prior_28d",
-                "key_events_28d",
-                "key_events_prior_28d",
-                "events_14d",
-                "events_prior_14d",
-            )
-        }
-    )
+    s = s.mutate(**{fn.__name__: s[fn.__name__].fill_null(0) for fn in DAY_AGGREGATES})
     s = s.mutate(**{fn.__name__: fn(s) for fn in derived})
     drop = _usage_drop(config)
     s = s.mutate(**{drop.__name__: drop(s)})
     return attach(spine, s, counts=counts, values=values)
 
 
+def _last_active_day(spine: ir.Table, window: ir.Table, daily: ir.Table) -> ir.Table:
+    """The last active day before as_of: from the window when there is one, else from the
+    monthly last days of the months that ended before as_of (a small table for the as-of join).
+
+    Exact: any activity in the month that contains as_of, before as_of, lies inside the window.
+    """
+    in_window_last = window.group_by(SNAPSHOT_ID).aggregate(recent=window.day.max())
+    monthly = daily.mutate(month=daily.day.truncate("M"))
+    monthly = monthly.group_by(["account_id", "month"]).aggregate(last_day=monthly.day.max())
+    monthly = monthly.select(
+        "account_id",
+        "last_day",
+        month_last_day=monthly.month + ibis.interval(months=1) - ibis.interval(days=1),
+    )
+    older = latest_before(spine, monthly, "month_last_day").select(SNAPSHOT_ID, "last_day")
+    joined = (
+        spine.select(SNAPSHOT_ID)
+        .left_join(in_window_last, SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+        .left_join(older, SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+    )
+    return joined.select(SNAPSHOT_ID, last_active_day=joined.recent.fill_null(joined.last_day))
+
+
 def _seats(spine: ir.Table, source: DataSource) -> ir.Table:
-    contracts = known_contracts(source)
-    visible = in_window(spine, contracts, "start_date")
+    visible = in_window(spine, known_contracts(source), "start_date")
     return visible.group_by(SNAPSHOT_ID).aggregate(seats=seats_in_force(visible))

@@ -1,8 +1,9 @@
 """The input contract's validation: a data-quality report for a data source.
 
-`check(source)` runs every check as SQL on the source's DuckDB connection (the raw views hold the
-files as they are, the canonical views the typed tables), so it scales to a 100M-row usage table
-without loading it. It finds:
+`check(source)` runs every check as SQL on the source's DuckDB connection, so it scales to a
+100M-row usage table without loading it. It reads the raw views (the files as they are) and types
+their values exactly as the canonical views do, skipping the round trip through text for columns
+the file already stores in their type. It finds:
 
 - blocking defects, which make every result wrong and stop every command: a missing required
   table or column, values that cannot be read as their type (dates, numbers, booleans; a raw
@@ -13,15 +14,16 @@ without loading it. It finds:
   before the account's first contract, usage or activities more than 30 days after contract
   coverage ended (churned accounts still active), empty optional values, values outside a
   vocabulary or a range, dates on or after the data's end (except a contract's end and a
-  milestone's due date, which lie in the future by design), accounts without a contract.
+  milestone's due date, which lie in the future by design), accounts without a contract,
+  extra accounts columns named like an outcome (churn, status: label leakage as attributes).
 
 Importers can add warnings about the original export that the contract tables can no longer
 show (for example two sources of churn that disagree): they write them to `import_defects.json`
 beside the tables, and `check` reports them with the rest.
 
-Pandera is not used here: its Ibis backend materialises every failing row and does not report
-duplicate keys, and on a 100M-row table one aggregate scan per table is what scales. The
-importers validate the small public exports with pandera before mapping them.
+Pandera is not used here: its Ibis backend ignores `Column(unique=True)` and materialises every
+failing row, while one aggregate scan per table is what scales to 100M rows. The importers
+validate the small public exports with pandera before mapping them.
 """
 
 from __future__ import annotations

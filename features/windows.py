@@ -11,11 +11,12 @@ The spine is an Ibis table with `snapshot_id` (int64, unique), `account_id` and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 if TYPE_CHECKING:
     from features.source import DataSource
@@ -147,3 +148,121 @@ def nan_as_null(value: ir.FloatingValue) -> ir.FloatingValue:
     DuckDB treats NaN as a value, so a single NaN would poison every sum and mean it enters.
     """
     return ibis.ifelse(value.isnan(), ibis.null("float64"), value)
+
+
+# -- day blocks: presence of many keys per day, compact enough to join to the spine ----------------
+
+BLOCK_DAYS = 32  # days per block: a block's active days fit in one int64 mask with room to shift
+
+
+def day_number(timestamp: ir.TimestampValue, origin: pd.Timestamp) -> ir.IntegerValue:
+    """Whole days from `origin` (midnight) to the day of `timestamp`."""
+    return timestamp.date().delta(ibis.date(origin.date()), unit="day")
+
+
+def day_blocks(
+    events: ir.Table, time_column: str, keys: Sequence[str], origin: pd.Timestamp
+) -> ir.Table:
+    """Per `keys` and block of BLOCK_DAYS days from `origin`: `block` and `days`, a bit mask of
+    the days with at least one event (bit i: day `block * BLOCK_DAYS + i`).
+
+    Events must not be earlier than `origin`.
+    """
+    day = day_number(events[time_column], origin)
+    grouped = events.select(*keys, block=day // BLOCK_DAYS, offset=day % BLOCK_DAYS)
+    return grouped.group_by([*keys, "block"]).aggregate(
+        days=(ibis.literal(1, "int64") << grouped.offset).bit_or()
+    )
+
+
+def blocks_in_window(
+    spine: ir.Table, blocks: ir.Table, window_days: int, origin: pd.Timestamp
+) -> ir.Table:
+    """Each snapshot joined to its account's blocks that overlap `[as_of - window_days, as_of)`.
+
+    Adds `as_of_day` (the day number of as_of) for `window_hit`.
+    """
+    spine = spine.mutate(as_of_day=day_number(spine.as_of, origin))
+    blocks = blocks.rename({_EVENT_ACCOUNT: "account_id"})
+    block_start = blocks.block * BLOCK_DAYS
+    joined = spine.join(
+        blocks,
+        [
+            spine.account_id == blocks[_EVENT_ACCOUNT],
+            block_start < spine.as_of_day,
+            block_start + BLOCK_DAYS > spine.as_of_day - window_days,
+        ],
+    )
+    return joined.drop(_EVENT_ACCOUNT)
+
+
+def window_hit(joined: ir.Table, from_days_ago: int, to_days_ago: int = 0) -> ir.BooleanValue:
+    """Whether the block has an active day in `[as_of - from_days_ago, as_of - to_days_ago)`."""
+    block_start = joined.block * BLOCK_DAYS
+
+    def clamp(day: ir.IntegerValue) -> ir.IntegerValue:
+        return ibis.greatest(0, ibis.least(BLOCK_DAYS, day - block_start))
+
+    low = clamp(joined.as_of_day - from_days_ago)
+    high = clamp(joined.as_of_day - to_days_ago)
+    one = ibis.literal(1, "int64")
+    return (joined.days & ((one << high) - (one << low))) != 0
+
+
+_RECENT_BITS = 127  # day masks of the last 127 days fit a signed 128-bit integer
+
+
+def weekly_activity(
+    source: DataSource,
+    spine: ir.Table,
+    blocks: ir.Table,
+    key: str,
+    weeks: int,
+    window_days: int,
+    origin: pd.Timestamp,
+) -> ir.Table:
+    """Per snapshot and `key` (such as a user): `weeks`, bit k set when active in
+    `[as_of - 7(k+1) days, as_of - 7k days)`, and `active_in_window` for `[as_of - window_days,
+    as_of)`.
+
+    The blocks overlapping the window are shifted into one 128-bit mask of the days before
+    as_of (bit 126: the day before as_of); the weeks are read from it once per key instead of
+    once per block. DuckDB SQL because Ibis has no 128-bit integers; it is the hottest step of
+    the usage family.
+    """
+    if 7 * weeks > _RECENT_BITS or window_days > _RECENT_BITS - BLOCK_DAYS:
+        raise ValueError("the window does not fit the 128-bit day mask")
+    blocks_table = materialize(source, blocks, "day_blocks")
+    block_start = f"b.block * {BLOCK_DAYS}"
+    # Bits of days on or after as_of are cleared before shifting (they are not known yet).
+    known_days = (
+        f"CASE WHEN s.as_of_day - {block_start} < {BLOCK_DAYS} "
+        f"THEN b.days & ((CAST(1 AS BIGINT) << (s.as_of_day - {block_start})) - 1) "
+        "ELSE b.days END"
+    )
+    base = f"(s.as_of_day - {_RECENT_BITS})"
+    weeks_sql = " + ".join(
+        f"(CASE WHEN ((recent >> {_RECENT_BITS - 7 * (k + 1)}) & 127) != 0 THEN {1 << k} "
+        "ELSE 0 END)"
+        for k in range(weeks)
+    )
+    origin_sql = origin.strftime("%Y-%m-%d")
+    query = f"""
+        SELECT snapshot_id, "{key}", CAST({weeks_sql} AS BIGINT) AS weeks,
+               (recent >> {_RECENT_BITS - window_days}) != 0 AS active_in_window
+        FROM (
+            SELECT s.snapshot_id, b."{key}",
+                   bit_or(CAST({known_days} AS HUGEINT) << ({block_start} - {base})) AS recent
+            FROM (
+                SELECT snapshot_id, account_id,
+                       date_diff('day', DATE '{origin_sql}', CAST(as_of AS DATE)) AS as_of_day
+                FROM ({ibis.to_sql(spine, dialect="duckdb")})
+            ) AS s
+            JOIN {blocks_table.get_name()} AS b
+              ON s.account_id = b.account_id
+             AND {block_start} < s.as_of_day
+             AND {block_start} + {BLOCK_DAYS} > s.as_of_day - {window_days}
+            GROUP BY ALL
+        )
+    """
+    return materialize(source, query, "weekly_activity")

@@ -28,10 +28,14 @@ def drift(
         None, "--data", help="Data source to build both windows from (with the --*-as-of dates)."
     ),
     reference_as_of: str = typer.Option(
-        None, "--reference-as-of", help="Reference snapshot date, with --data."
+        None,
+        "--reference-as-of",
+        help="Reference as_of date: built from --data, or picked out of the --reference file.",
     ),
     current_as_of: str = typer.Option(
-        None, "--current-as-of", help="Current snapshot date, with --data."
+        None,
+        "--current-as-of",
+        help="Current as_of date: built from --data, or picked out of the --current file.",
     ),
     model: str = typer.Option(
         None,
@@ -45,12 +49,12 @@ def drift(
     threshold: float = typer.Option(
         None,
         "--threshold",
-        help="PSI above which a feature or a score drifts [drift.psi_threshold].",
+        help="PSI above which a feature or a score drifts (config: drift.psi_threshold).",
     ),
     null_share_delta: float = typer.Option(
         None,
         "--null-share-delta",
-        help="Jump in missing share that is drift [drift.null_share_delta].",
+        help="Jump in missing share that is drift (config: drift.null_share_delta).",
     ),
     report: bool = typer.Option(
         True, "--report/--no-report", help="Build the Evidently HTML report (on a sample)."

@@ -63,9 +63,10 @@ def load_windows(
             raise RetainError(
                 "--data needs --reference-as-of and --current-as-of.", exit_code=INPUT_ERROR
             )
-        return build_window(data, reference_as_of, config), build_window(
-            data, current_as_of, config
+        reference_frame, current_frame = build_windows(
+            data, [reference_as_of, current_as_of], config
         )
+        return reference_frame, current_frame
     if reference is None or current is None:
         raise RetainError(
             "Give --reference and --current feature files (or --data with "
@@ -109,17 +110,29 @@ def _date(text: str) -> pd.Timestamp:
         raise RetainError(f"{text!r} is not a date.", exit_code=INPUT_ERROR) from error
 
 
-def build_window(data: str | os.PathLike[str], as_of: str, config: Config) -> pd.DataFrame:
-    """Features of every account at one as_of date, built from a data source."""
+def build_windows(
+    data: str | os.PathLike[str], as_of: list[str], config: Config
+) -> list[pd.DataFrame]:
+    """Features of every account at each as_of date, built from a data source in one pass."""
+    dates = [_date(text) for text in as_of]
     from features.build import build_features
     from features.source import DataSource
 
-    timestamp = _date(as_of)
     try:
         source = DataSource.open(data)
-        return build_features(source, config, as_of=[timestamp.date()])
+        frame = build_features(source, config, as_of=sorted({d.date() for d in dates}))
     except RetainError as error:
         raise RetainError(str(error), exit_code=INPUT_ERROR) from error
+    snapshot_dates = pd.to_datetime(frame["as_of"])
+    windows = [frame[snapshot_dates == date].reset_index(drop=True) for date in dates]
+    for text, window in zip(as_of, windows, strict=True):
+        if window.empty:
+            raise RetainError(
+                f"No account is active at {text} in {data}; pick a date inside the data "
+                f"(data ends {source.data_end.date()}).",
+                exit_code=INPUT_ERROR,
+            )
+    return windows
 
 
 def check_windows(reference: pd.DataFrame, current: pd.DataFrame) -> FeatureKinds:

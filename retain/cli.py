@@ -12,6 +12,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from retain.errors import RetainError
 
@@ -82,7 +83,8 @@ def main() -> None:
     try:
         app()
     except RetainError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        # Text, not markup: messages quote user data, which may contain [brackets].
+        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(error)))
         sys.exit(error.exit_code)
 
 

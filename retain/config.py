@@ -134,7 +134,9 @@ class EvaluationConfig:
     primary_metric: str = "pr_auc"
     calibration_tolerance: float = 0.01  # challenger's ECE may exceed the champion's by this much
     n_bootstrap: int = 500
-    cv_folds: int = 5  # snapshot-only data (no history): stratified k-fold instead of rolling origin
+    cv_folds: int = (
+        5  # snapshot-only data (no history): stratified k-fold instead of rolling origin
+    )
     n_cutoffs: int = 8
 
 
@@ -188,7 +190,7 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
-        """A copy with `{section: {key: value}}` applied; None values are ignored (unset options)."""
+        """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""
         sections = {}
         for section_name, values in overrides.items():
             section = _section(self, section_name)

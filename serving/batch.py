@@ -30,7 +30,7 @@ CHUNK_ROWS = 2_000
 
 def build_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | None) -> pd.DataFrame:
     """Feature rows of every account active at `as_of` (default: the data's end), plus csm_id."""
-    from features import build_features
+    from features.build import build_features
     from features.source import DataSource
     from features.validate import require_valid
 

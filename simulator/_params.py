@@ -66,8 +66,8 @@ LATE_RENEWAL_SHARE = 0.1  # renewals signed a few days after the end date (insid
 
 # Usage: daily probability that a provisioned user is active, and the events of an active day.
 USAGE_BASE_LOGIT = -2.7
-USAGE_HEALTH_WEIGHT = 1.1
-USER_EFFECT_SD = 0.7
+USAGE_HEALTH_WEIGHT = 1.6
+USER_EFFECT_SD = 0.5
 WEEKEND_FACTOR = 0.2
 POOL_HEALTH_GROWTH = 0.15  # yearly log-growth of provisioned users per unit of health
 

@@ -82,9 +82,9 @@ def week_usage(
         "report_created",
         1.0 + rng.poisson(np.exp(0.4 * h)),
     )
-    add(rng.random(m) < sigmoid(-2.0 + 1.0 * h), "dashboard_shared", np.ones(m))
+    add(rng.random(m) < sigmoid(-2.0 + 1.5 * h), "dashboard_shared", np.ones(m))
     add(
-        rng.random(m) < sigmoid(-1.2 + 1.0 * h + adoption[acc]),
+        rng.random(m) < sigmoid(-1.2 + 1.5 * h + adoption[acc]),
         "workflow_run",
         1.0 + rng.poisson(2.0 * np.exp(0.3 * h)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,12 +61,13 @@ def train_command(
             cutoff=when,
             progress=progress,
         )
-    console = Console()
+    # Piped output (CI logs, tests) gets room for the whole table instead of 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     table = Table(title=f"Validation metrics (out-of-time), labels known before {when.date()}")
-    for column in ("target", "model", "segment", "strategy", "valid_rows", "valid_positives"):
+    for column in ("target", "model", "segment", "uses"):
         table.add_column(column)
-    for column in METRIC_NAMES:
-        table.add_column(column, justify="right")
+    for column in ("rows", "pos", *METRIC_NAMES):
+        table.add_column(column.replace("_", " "), justify="right")
     for row in result.metrics.itertuples(index=False):
         values = row._asdict()
         table.add_row(

@@ -44,7 +44,8 @@ def _describe_failures(path: Path, failures: pd.DataFrame) -> str:
     grouped = failures.fillna({"column": ""}).groupby(["column", "check"], sort=False)
     for (column, check), cases in list(grouped)[:_MAX_LISTED_FAILURES]:
         if check == "column_in_dataframe":
-            lines.append(f"  missing column {cases['failure_case'].iloc[0]!r}")
+            missing = ", ".join(repr(str(c)) for c in cases["failure_case"])
+            lines.append(f"  missing column(s) {missing}")
             continue
         example = cases["failure_case"].iloc[0]
         lines.append(f"  column {column!r}: {len(cases)} row(s) fail {check}, e.g. {example!r}")

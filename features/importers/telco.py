@@ -106,28 +106,46 @@ def _accounts(telco: pd.DataFrame) -> pd.DataFrame:
 
 
 def _contracts(telco: pd.DataFrame, created_at: pd.Series) -> pd.DataFrame:
-    term = telco["Contract"].map(TERM_MONTHS).astype(int).to_numpy()
-    created = pd.to_datetime(created_at).to_numpy()
-    arr = (12.0 * telco["MonthlyCharges"]).round(2).to_numpy()
-    rows = []
-    for index, customer in enumerate(telco["customerID"]):
-        months, plan = int(term[index]), telco["Contract"].iloc[index]
-        start_floor = pd.Timestamp(created[index])
-        end = CURRENT_TERM_END
-        while end > start_floor:
-            start = max(start_floor, end - pd.DateOffset(months=months))
-            rows.append((customer, start, end, arr[index], plan))
-            end = start
-        if telco["Churn"].iloc[index] == "No":
-            renewal_end = CURRENT_TERM_END + pd.DateOffset(months=months)
-            rows.append((customer, CURRENT_TERM_END, renewal_end, arr[index], plan))
-    contracts = pd.DataFrame(rows, columns=["account_id", "start_date", "end_date", "arr", "plan"])
-    contracts = contracts.sort_values(["account_id", "start_date"], kind="stable")
-    contracts["start_date"] = pd.to_datetime(contracts["start_date"])
-    contracts["end_date"] = pd.to_datetime(contracts["end_date"])
-    contracts.insert(
-        0,
-        "contract_id",
-        contracts["account_id"] + "-" + contracts["start_date"].dt.strftime("%Y%m%d"),
+    """Every customer's terms, the first clipped at created_at, and the non-churners' renewals.
+
+    Term k (k = 0, 1, ...) ends k terms before CURRENT_TERM_END; the renewal is k = -1.
+    """
+    customers = pd.DataFrame(
+        {
+            "account_id": telco["customerID"].to_numpy(),
+            "created": pd.to_datetime(created_at).to_numpy(),
+            "months": telco["Contract"].map(TERM_MONTHS).astype(int).to_numpy(),
+            "arr": (12.0 * telco["MonthlyCharges"]).round(2).to_numpy(),
+            "plan": telco["Contract"].to_numpy(),
+            "renews": (telco["Churn"] == "No").to_numpy(),
+        }
     )
-    return contracts.reset_index(drop=True)
+    span_months = (CURRENT_TERM_END.year - customers["created"].dt.year) * 12 + (
+        CURRENT_TERM_END.month - customers["created"].dt.month
+    )
+    # k = -1 is the renewal; one extra k past the span absorbs partial months, filtered below.
+    customers["k"] = [
+        list(range(-1, n // m + 2)) for n, m in zip(span_months, customers["months"], strict=True)
+    ]
+    terms = customers.explode("k", ignore_index=True)
+    terms["k"] = terms["k"].astype(int)
+    terms["end_date"] = _months_before_term_end(terms["k"] * terms["months"])
+    terms["start_date"] = _months_before_term_end((terms["k"] + 1) * terms["months"])
+    keep = (terms["end_date"] > terms["created"]) & ((terms["k"] >= 0) | terms["renews"])
+    terms = terms[keep].copy()
+    terms["start_date"] = terms["start_date"].where(
+        terms["start_date"] > terms["created"], terms["created"]
+    )
+    terms = terms.sort_values(["account_id", "start_date"], kind="stable", ignore_index=True)
+    terms.insert(
+        0, "contract_id", terms["account_id"] + "-" + terms["start_date"].dt.strftime("%Y%m%d")
+    )
+    return terms[["contract_id", "account_id", "start_date", "end_date", "arr", "plan"]]
+
+
+def _months_before_term_end(months: pd.Series) -> pd.Series:
+    """CURRENT_TERM_END moved back by `months` (negative: forward), keeping its day of month."""
+    month = pd.Period(CURRENT_TERM_END, freq="M").ordinal - months.to_numpy()
+    first = pd.PeriodIndex.from_ordinals(month, freq="M").to_timestamp()
+    offset = pd.Timedelta(days=CURRENT_TERM_END.day - 1)
+    return pd.Series(first + offset, index=months.index)

@@ -36,7 +36,7 @@ def small_demo(tmp_path_factory) -> Path:
     from simulator import simulate
 
     data = tmp_path_factory.mktemp("demo")
-    simulate(data, n_accounts=300, months=24, seed=1)
+    simulate(data, n_accounts=200, months=24, seed=1)
     with (data / "retain.toml").open("a", encoding="utf-8") as handle:
         handle.write(FAST_SETTINGS)
     return data

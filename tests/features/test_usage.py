@@ -107,3 +107,11 @@ def test_usage_without_user_ids_keeps_only_event_features():
 
 def test_the_usage_table_brings_exactly_the_usage_family():
     assert added_columns("usage") == set(COUNTS) | set(VALUES)
+
+
+def test_days_since_last_activity_looks_back_beyond_the_windows():
+    frames = base_frames()
+    frames["usage"] = _usage({95: ["u1"], 200: ["u1"], 400: ["u2"]})
+    r = row(build(only(frames, "usage")))
+    assert r["days_since_last_activity"] == 95.0
+    assert r["active_users_90d"] == 0

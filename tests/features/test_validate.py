@@ -512,3 +512,39 @@ def test_cli_validate_missing_or_unreadable_source_is_a_clean_error(
     assert result.exit_code == 1
     assert isinstance(result.exception, RetainError)  # retain.cli.main prints it, no traceback
     assert str(folder) in str(result.exception)
+
+
+def test_unparseable_counts_match_what_the_canonical_view_turns_into_null() -> None:
+    frames = as_text(clean_frames())
+    frames["tickets"] = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4"],
+            "account_id": ["a1", "a1", "a2", "a2"],
+            "created_at": ["2024-02-01", " 2024-02-02 ", "02/03/2024", ""],
+            "resolved_at": ["2024-02-03 10:00:00", "soon", None, "2024-03-01"],
+            "priority": ["high", "low", "normal", "urgent"],
+            "escalated": ["Yes", "0", "TRUE", "perhaps"],
+            "csat": ["4", "4.5", "five", " "],
+        }
+    )
+    source = DataSource.from_frames(frames)
+    report = check(source)
+    # (escalated is left out: the canonical view fills its default over an unreadable value,
+    # which is why validation reads the raw view)
+    for column in ("created_at", "resolved_at", "csat"):
+        became_null = source.sql(
+            f"SELECT count(*) AS n FROM raw_tickets r POSITIONAL JOIN tickets c "
+            f"WHERE NULLIF(TRIM(r.{column}), '') IS NOT NULL AND c.{column} IS NULL"
+        )["n"].iloc[0]
+        reported = only(report, "tickets", column, "cannot be read").rows
+        assert reported == became_null == 1, column
+
+
+def test_an_extra_account_column_named_like_an_outcome_is_a_leakage_warning() -> None:
+    frames = as_text(clean_frames())
+    frames["accounts"] = frames["accounts"].assign(Churn=["No", "No", "Yes"], tier=["a", "b", "c"])
+    report = check(DataSource.from_frames(frames))
+    defect = only(report, "accounts", "Churn")
+    assert (defect.rows, defect.example, defect.blocking) == (3, "values like No, Yes", False)
+    assert "label leakage" in defect.message
+    assert report.warnings == [defect]  # `tier` is an ordinary attribute

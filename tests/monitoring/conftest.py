@@ -71,3 +71,46 @@ def saved_models(tmp_path_factory) -> Path:
     for target in ("churn", "expansion"):
         SegmentedModel(target=target, config=config).fit(frame, frame[target]).save(folder / target)
     return folder
+
+
+@pytest.fixture(scope="session")
+def data_source(tmp_path_factory) -> Path:
+    """A tiny data source: 40 accounts; from July 2024 half of them drop from 10 users to 2."""
+    folder = tmp_path_factory.mktemp("source")
+    ids = [f"a{i:02d}" for i in range(40)]
+    pd.DataFrame(
+        {"account_id": ids, "created_at": pd.Timestamp("2023-01-01"), "industry": "software"}
+    ).to_parquet(folder / "accounts.parquet")
+    pd.DataFrame(
+        {
+            "contract_id": [f"c{i:02d}" for i in range(40)],
+            "account_id": ids,
+            "start_date": pd.Timestamp("2023-01-01"),
+            "end_date": pd.Timestamp("2026-01-01"),
+            "arr": 12_000.0,
+            "seats": 20.0,
+        }
+    ).to_parquet(folder / "contracts.parquet")
+    rows = []
+    for day in pd.date_range("2024-01-01", "2024-12-31", freq="7D"):
+        for number, account in enumerate(ids):
+            users = 2 if day >= pd.Timestamp("2024-07-01") and number % 2 == 0 else 10
+            rows += [(account, day, "login", f"{account}-u{u}") for u in range(users)]
+    pd.DataFrame(rows, columns=["account_id", "timestamp", "event", "user_id"]).to_parquet(
+        folder / "usage.parquet"
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mlflow_store(tmp_path_factory) -> str:
+    """One SQLite MLflow store for the session (creating its tables takes seconds)."""
+    import mlflow
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    # An explicit artifact folder: the default would be ./mlruns of whatever the cwd is.
+    mlflow.MlflowClient(tracking_uri=uri).create_experiment(
+        Config().tracking.experiment, artifact_location=str(folder / "artifacts")
+    )
+    return uri

@@ -102,14 +102,15 @@ def test_a_threshold_option_overrides_the_config(files, monkeypatch):
 
 
 def test_the_registered_champion_is_monitored_and_the_run_is_logged(
-    files, monkeypatch, saved_models, capsys
+    files, monkeypatch, mlflow_store, saved_models
 ):
     import mlflow
 
     from training.registry import log_and_register
     from training.segmented import SegmentedModel
 
-    uri = f"sqlite:///{files}/mlflow.db"
+    uri = mlflow_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     mlflow.set_tracking_uri(uri)
     churn = SegmentedModel.load(saved_models / "churn")
     frame = pd.read_parquet(files / "reference.parquet")
@@ -137,3 +138,18 @@ def test_the_installed_command_exits_1_on_drift(files):
     )  # fmt: skip
     assert completed.returncode == 1, completed.stderr
     assert "active_users_28d" in completed.stdout
+
+
+def test_windows_built_from_a_data_source_show_the_usage_drop(
+    files, monkeypatch, capsys, data_source
+):
+    code = _retain(
+        monkeypatch, "drift", "--data", str(data_source), "--reference-as-of", "2024-06-01",
+        "--current-as-of", "2024-10-01", "--out", "out", "--no-mlflow", "--no-report",
+    )  # fmt: skip
+    assert code == 1
+    payload = json.loads((files / "out" / "drift.json").read_text())
+    assert payload["reference"]["as_of_min"] == "2024-06-01"
+    assert payload["current"]["rows"] == 40
+    assert "active_users_28d" in payload["drifted_features"]
+    assert payload["features"]["arr"]["drifted"] is False

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from monitoring.inputs import (
+    build_windows,
     check_windows,
     describe_window,
     load_windows,
@@ -112,4 +113,18 @@ def test_files_and_a_data_source_together_are_an_error():
             reference_as_of="2025-01-01",
             current_as_of="2025-04-01",
         )
+    assert e.value.exit_code == 2
+
+
+def test_build_windows_gives_one_snapshot_per_account_and_date(data_source):
+    before, after = build_windows(data_source, ["2024-06-01", "2024-10-01"], Config())
+    assert (len(before), len(after)) == (40, 40)
+    assert set(before["as_of"]) == {pd.Timestamp("2024-06-01")}
+    assert before["active_users_28d"].eq(10.0).all()
+    assert sorted(after["active_users_28d"].unique()) == [2.0, 10.0]
+
+
+def test_build_windows_rejects_a_non_date(data_source):
+    with pytest.raises(RetainError, match="'soon' is not a date") as e:
+        build_windows(data_source, ["2024-06-01", "soon"], Config())
     assert e.value.exit_code == 2

@@ -44,8 +44,8 @@ def test_without_a_registry_prediction_drift_is_skipped(tmp_path, monkeypatch):
     assert not (tmp_path / "absent.db").exists()  # a read-only check creates no database
 
 
-def test_an_explicit_alias_that_cannot_load_is_an_exit_2_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+def test_an_explicit_alias_that_cannot_load_is_an_exit_2_error(mlflow_store, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_store)
     with pytest.raises(RetainError, match="challenger") as e:
         load_models(Config(), alias="challenger", model_path=None)
     assert e.value.exit_code == 2

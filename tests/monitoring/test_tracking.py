@@ -4,12 +4,11 @@ from retain.config import Config
 
 
 def test_a_drift_check_is_an_mlflow_run_with_both_reports(
-    tmp_path, monkeypatch, saved_models, reference, current
+    tmp_path, monkeypatch, mlflow_store, saved_models, reference, current
 ):
     import mlflow
 
-    monkeypatch.chdir(tmp_path)  # MLflow puts run artifacts under ./mlruns
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    uri = mlflow_store
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     current = current.assign(seat_utilization=current["seat_utilization"] * 0.3)
     models = load_models(Config(), alias=None, model_path=str(saved_models))

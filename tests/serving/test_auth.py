@@ -47,7 +47,7 @@ def test_middleware_guards_everything_but_probes() -> None:
     assert call(guarded, "/metadata", [])[0] == 401
     assert call(guarded, "/readyz", []) == (200, b"ok")
     assert call(guarded, "/healthz", []) == (200, b"ok")
-    status, body = call(guarded, "/score", [(b"authorization", b"Bearer wrong")])
+    _, body = call(guarded, "/score", [(b"authorization", b"Bearer wrong")])
     assert b"wrong" not in body
 
 

@@ -26,8 +26,9 @@ def scored(trained: dict) -> tuple:
 
 def test_chunked_scoring_equals_one_pass(scored, trained: dict) -> None:
     snapshot, results, models = scored
-    assert score_snapshot(snapshot, models, trained["config"], chunk_rows=7) == results
-    assert score_snapshot(snapshot, models, trained["config"], show_progress=True) == results
+    head = snapshot.head(30)
+    assert score_snapshot(head, models, trained["config"], chunk_rows=7) == results[:30]
+    assert score_snapshot(head, models, trained["config"], show_progress=True) == results[:30]
     assert results == score_frame(snapshot, models, trained["config"])
 
 
@@ -47,7 +48,9 @@ def test_results_frame_and_flat_csv(scored, trained: dict) -> None:
 
 def test_writes_parquet_and_csv(tmp_path, scored) -> None:
     snapshot, results, models = scored
-    parquet, csv = write_outputs(results_frame(snapshot, results, models), tmp_path / "scores.parquet", 3)
+    parquet, csv = write_outputs(
+        results_frame(snapshot, results, models), tmp_path / "scores.parquet", 3
+    )
     assert (parquet.name, csv.name) == ("scores.parquet", "scores.csv")
     assert len(pd.read_parquet(parquet)) == len(snapshot)
     assert len(pd.read_csv(csv)) == len(snapshot)

@@ -19,8 +19,15 @@ def row(account: str, band: str, p: float, arr: float, segment: str = "SMB", **e
         "arr": arr,
         "renewal_date": pd.Timestamp("2024-10-30"),
         "reasons": json.dumps(
-            [{"feature": "champion_left_90d", "value": 1.0, "contribution": 0.4,
-              "direction": "raises", "text": "Champion left in the last 90 days"}]
+            [
+                {
+                    "feature": "champion_left_90d",
+                    "value": 1.0,
+                    "contribution": 0.4,
+                    "direction": "raises",
+                    "text": "Champion left in the last 90 days",
+                }
+            ]
         ),
         "expansion_reasons": "[]",
         "signals": json.dumps([{"name": "renewal_soon", "text": "Renewal in 90 days"}]),

@@ -40,9 +40,18 @@ def test_a_valid_request_keeps_missing_features_missing() -> None:
         ('{"accounts": [{"account_id": "a", "colour": "red"}]}', ("accounts", 0, "colour")),
         ('{"accounts": [{"account_id": 7}]}', ("accounts", 0, "account_id")),
         ('{"accounts": [{"account_id": ""}]}', ("accounts", 0, "account_id")),
-        ('{"accounts": [{"account_id": "a", "features": {"arr": NaN}}]}', ("accounts", 0, "features", "arr")),
-        ('{"accounts": [{"account_id": "a", "features": {"arr": Infinity}}]}', ("accounts", 0, "features", "arr")),
-        ('{"accounts": [{"account_id": "a", "features": {"arr": true}}]}', ("accounts", 0, "features", "arr")),
+        (
+            '{"accounts": [{"account_id": "a", "features": {"arr": NaN}}]}',
+            ("accounts", 0, "features", "arr"),
+        ),
+        (
+            '{"accounts": [{"account_id": "a", "features": {"arr": Infinity}}]}',
+            ("accounts", 0, "features", "arr"),
+        ),
+        (
+            '{"accounts": [{"account_id": "a", "features": {"arr": true}}]}',
+            ("accounts", 0, "features", "arr"),
+        ),
         ('{"accounts": [{"account_id": "a"}], "extra": 1}', ("extra",)),
     ],
 )
@@ -67,5 +76,7 @@ def test_score_accounts_request_rejects_naming_the_field(body: str, loc: tuple) 
 
 
 def test_as_of_is_an_iso_date() -> None:
-    request = ScoreAccountsRequest.model_validate_json('{"account_ids": ["a"], "as_of": "2024-08-01"}')
+    request = ScoreAccountsRequest.model_validate_json(
+        '{"account_ids": ["a"], "as_of": "2024-08-01"}'
+    )
     assert request.as_of.isoformat() == "2024-08-01"

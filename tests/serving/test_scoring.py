@@ -27,7 +27,11 @@ def test_models_load_from_a_path_with_a_content_version(models, trained: dict) -
     assert models.churn_info != models.expansion_info
     again = load_model_pair(trained["config"])
     assert again.info() == models.info()
-    assert ModelInfo("n", "1", "champion").as_dict() == {"name": "n", "version": "1", "alias": "champion"}
+    assert ModelInfo("n", "1", "champion").as_dict() == {
+        "name": "n",
+        "version": "1",
+        "alias": "champion",
+    }
 
 
 def test_results_have_the_response_fields(models, latest, trained: dict) -> None:
@@ -35,8 +39,15 @@ def test_results_have_the_response_fields(models, latest, trained: dict) -> None
     assert len(results) == len(latest)
     first = results[0]
     assert set(first) == {
-        "account_id", "as_of", "segment", "churn_probability", "expansion_probability",
-        "health_band", "reasons", "expansion_reasons", "signals",
+        "account_id",
+        "as_of",
+        "segment",
+        "churn_probability",
+        "expansion_probability",
+        "health_band",
+        "reasons",
+        "expansion_reasons",
+        "signals",
     }
     assert first["as_of"] == "2024-08-01"
     assert {r["health_band"] for r in results} <= {"green", "yellow", "red"}
@@ -76,7 +87,14 @@ def test_caller_features_score_like_the_frame(models, latest, trained: dict) -> 
         for name in models.feature_names
     }
     frame = frame_from_features(
-        [{"account_id": row["account_id"], "as_of": "2024-08-01", "segment": row["segment"], "features": features}],
+        [
+            {
+                "account_id": row["account_id"],
+                "as_of": "2024-08-01",
+                "segment": row["segment"],
+                "features": features,
+            }
+        ],
         models,
     )
     from_features = score_frame(frame, models, trained["config"])[0]
@@ -89,9 +107,7 @@ def test_missing_features_are_missing_not_zero(models, trained: dict) -> None:
     assert frame[numeric].isna().all(axis=None)
     zeros = frame.copy()
     zeros[numeric] = 0.0
-    assert (
-        models.churn.predict_proba(frame)[0, 1] != models.churn.predict_proba(zeros)[0, 1]
-    )
+    assert models.churn.predict_proba(frame)[0, 1] != models.churn.predict_proba(zeros)[0, 1]
 
 
 def test_one_row_scores_like_the_batch(models, latest, trained: dict) -> None:

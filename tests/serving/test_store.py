@@ -47,8 +47,13 @@ def test_latest_snapshot_wins_and_as_of_selects(tmp_path, models, trained: dict)
 def test_a_newer_snapshot_without_scores_is_stale(tmp_path, models, trained: dict) -> None:
     path = tmp_path / "s.duckdb"
     snapshot = snapshot_at(trained, "2024-08-01")
-    write_store(path, snapshot, models, score_frame(snapshot, models, trained["config"]),
-                now=pd.Timestamp("2024-08-02 10:00"))
+    write_store(
+        path,
+        snapshot,
+        models,
+        score_frame(snapshot, models, trained["config"]),
+        now=pd.Timestamp("2024-08-02 10:00"),
+    )
     write_store(path, snapshot.head(1), models, None, now=pd.Timestamp("2024-08-03 10:00"))
     stored = read_store(path)
     assert not stored[snapshot.loc[0, "account_id"]].is_fresh_for(models)
@@ -76,6 +81,8 @@ def test_reasons_are_stored_as_json(tmp_path, models, trained: dict) -> None:
     results = score_frame(snapshot, models, trained["config"])
     path = write_store(tmp_path / "s.duckdb", snapshot, models, results)
     with duckdb.connect(str(path), read_only=True) as connection:
-        reasons, version = connection.execute("SELECT reasons, churn_version FROM scores").fetchone()
+        reasons, version = connection.execute(
+            "SELECT reasons, churn_version FROM scores"
+        ).fetchone()
     assert json.loads(reasons) == results[0]["reasons"]
     assert version == models.churn_info.version

@@ -94,3 +94,32 @@ def config() -> Config:
             }
         }
     )
+
+
+@pytest.fixture(scope="session")
+def e2e(tmp_path_factory):
+    """`retain train --target all --tune 2` on a small simulated dataset, into fresh SQLite
+    MLflow and Optuna stores; yields (folder, CLI result). Features are built from the source."""
+    import mlflow
+    from typer.testing import CliRunner
+
+    from retain.cli import app
+    from simulator import simulate
+
+    folder = tmp_path_factory.mktemp("e2e")
+    simulate(folder / "data", n_accounts=150, months=24, seed=3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        # Small data: a short boosting budget keeps the test quick; the code path is the same.
+        (folder / "retain.toml").write_text(
+            "[training]\nnum_boost_round = 80\nearly_stopping_rounds = 15\n"
+            "min_positives_per_segment = 40\n"
+        )
+        result = CliRunner().invoke(
+            app,
+            ["train", "--data", "data", "--target", "all", "--tune", "2", "--experiment", "e2e"],
+        )
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        yield folder, result
+    mlflow.set_tracking_uri(None)

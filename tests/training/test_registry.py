@@ -19,13 +19,20 @@ from training import SegmentedModel, labelled_rows
 from training.registry import load_registered, log_and_register, model_name, promote
 
 
-@pytest.fixture()
-def store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    yield uri
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One SQLite store for the module; tests keep apart by registered-name prefix."""
+    folder = tmp_path_factory.mktemp("registry")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        uri = f"sqlite:///{folder / 'mlflow.db'}"
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        yield uri
     mlflow.set_tracking_uri(None)
+
+
+def _prefixed(prefix: str) -> Config:
+    return Config().with_overrides({"tracking": {"registered_model_prefix": prefix}})
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,8 @@ def test_registered_pyfunc_loads_without_pickle_in_a_fresh_process(store, model,
         name for _, _, files in os.walk(local) for name in files
     ]
     assert not [n for n in names if n.endswith((".pkl", ".pickle", ".cloudpickle", ".joblib"))]
-    assert json.load(open(os.path.join(local, "artifacts", "segmented_model", "model.json")))
+    with open(os.path.join(local, "artifacts", "segmented_model", "model.json")) as handle:
+        assert json.load(handle)["kind"] == "retain.SegmentedModel"
 
     probe = frame.sample(100, random_state=2)
     probe.to_parquet(tmp_path / "probe.parquet")
@@ -78,31 +86,33 @@ def test_registered_pyfunc_loads_without_pickle_in_a_fresh_process(store, model,
 
 
 def test_load_registered_falls_back_to_challenger_then_follows_champion(store, model, frame):
-    with pytest.raises(RetainError, match="No registered model 'retain-churn'"):
-        load_registered("churn")
-    log_and_register(model, frame)
-    loaded, ref = load_registered("churn")
+    config = _prefixed("promo")
+    with pytest.raises(RetainError, match="No registered model 'promo-churn'"):
+        load_registered("churn", config=config)
+    log_and_register(model, frame, config=config)
+    loaded, ref = load_registered("churn", config=config)
     assert (ref.version, ref.alias) == ("1", "challenger")
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
 
-    second = log_and_register(model, frame)
+    second = log_and_register(model, frame, config=config)
     assert second.version == "2"
-    promoted = promote("churn", "1", "backtest beats the scorecard")
+    promoted = promote("churn", "1", "backtest beats the scorecard", config)
     assert (promoted.version, promoted.alias) == ("1", "champion")
-    _, ref = load_registered("churn")
+    _, ref = load_registered("churn", config=config)
     assert (ref.version, ref.alias) == ("1", "champion")
-    _, ref = load_registered("churn", alias="challenger")
+    _, ref = load_registered("churn", alias="challenger", config=config)
     assert ref.version == "2"
 
-    tags = MlflowClient().get_model_version("retain-churn", "1").tags
+    tags = MlflowClient().get_model_version("promo-churn", "1").tags
     assert tags["promoted_by"] == getpass.getuser()
     assert tags["promotion_reason"] == "backtest beats the scorecard"
     assert pd.Timestamp(tags["promoted_at"]).tzinfo is not None
 
 
 def test_promote_unknown_version_is_a_clear_error(store, model, frame):
-    log_and_register(model, frame)
+    config = _prefixed("unknown")
+    log_and_register(model, frame, config=config)
     with pytest.raises(RetainError, match="no version 7"):
-        promote("churn", "7", "why not")
+        promote("churn", "7", "why not", config)
     with pytest.raises(RetainError, match="reason"):
-        promote("churn", "1", " ")
+        promote("churn", "1", " ", config)

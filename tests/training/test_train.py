@@ -1,64 +1,73 @@
+"""The train stage on a small simulated dataset (run once through the CLI, see conftest.e2e)."""
+
 from __future__ import annotations
 
-import mlflow
+import optuna
 import pytest
 from mlflow import MlflowClient
 
-from training.train import TrainResult, train
+from training.registry import load_registered
+
+pytestmark = pytest.mark.slow
+
+SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 
 
 @pytest.fixture(scope="module")
-def trained(frame, config, tmp_path_factory) -> TrainResult:
-    """One `train` into a fresh SQLite MLflow store (artifacts under the same tmp folder)."""
-    folder = tmp_path_factory.mktemp("mlflow")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)
-        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
-        result = train(frame, ("churn", "expansion"), config, experiment="test")
-        yield result
-    mlflow.set_tracking_uri(None)
+def runs(e2e):
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("e2e")
+    found = client.search_runs([experiment.experiment_id], max_results=500)
+    return {r.info.run_name: r for r in found}
 
 
-def test_parent_run_with_a_child_run_per_target_and_segment(trained):
-    client = MlflowClient(trained.tracking_uri)
-    experiment = client.get_experiment_by_name("test")
-    runs = client.search_runs([experiment.experiment_id], max_results=100)
-    children = {r.info.run_name: r for r in runs if r.info.run_id != trained.run_id}
-    assert all(r.data.tags.get("mlflow.parentRunId") == trained.run_id for r in children.values())
+def test_a_model_per_segment_and_target_in_nested_runs(e2e, runs):
+    parent = runs["train"]
     for target in ("churn", "expansion"):
-        for segment in ("Enterprise", "Mid-Market", "SMB"):
-            run = children[f"{target}/{segment}"]
+        for segment in SEGMENTS:
+            run = runs[f"{target}/{segment}"]
+            assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+            assert run.data.params["strategy"] in ("own", "global")
             assert {"valid_roc_auc", "valid_pr_auc", "valid_brier", "valid_log_loss"} <= set(
                 run.data.metrics
             )
-            assert {"train_rows", "train_positives"} <= set(run.data.metrics)
-            assert run.data.params["data_window"].startswith("2024-01-01..")
-            artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-            assert artifacts == {
+            assert {"train_rows", "train_positives", "valid_rows"} <= set(run.data.metrics)
+            assert ".." in run.data.params["data_window"]
+            client = MlflowClient()
+            plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+            assert plots == {
                 "plots/feature_importance.png",
                 "plots/shap_summary.png",
                 "plots/calibration.png",
             }
             assert "features.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
         for name in ("global", "logistic", "scorecard"):
-            assert f"{target}/{name}" in children
-    assert children["churn/Enterprise"].data.params["strategy"] == "global"
-    assert children["churn/SMB"].data.params["strategy"] == "own"
+            assert runs[f"{target}/{name}"].data.tags["mlflow.parentRunId"] == parent.info.run_id
 
 
-def test_segmented_models_are_registered_as_challenger(trained):
-    client = MlflowClient(trained.tracking_uri)
+def test_every_tuning_trial_is_a_nested_run_and_studies_are_stored(e2e, runs):
+    folder, _ = e2e
     for target in ("churn", "expansion"):
-        ref = trained.refs[target]
-        assert (ref.name, ref.alias) == (f"retain-{target}", "challenger")
-        version = client.get_model_version_by_alias(ref.name, "challenger")
-        assert str(version.version) == ref.version
-        assert version.tags["parent_run_id"] == trained.run_id
+        assert runs[f"tune {target}"].data.tags["mlflow.parentRunId"] == runs["train"].info.run_id
+    trials = [r for name, r in runs.items() if name.startswith("trial ")]
+    assert trials
+    studies = optuna.get_all_study_summaries(f"sqlite:///{folder / 'optuna.db'}")
+    assert {s.study_name.split(":")[1] for s in studies} == {"churn", "expansion"}
+    assert all(s.n_trials == 2 for s in studies)
 
 
-def test_metrics_table_compares_models_side_by_side(trained):
-    table = trained.metrics
-    churn = table[(table["target"] == "churn") & (table["segment"] == "all")]
-    assert list(churn["model"]) == ["segmented", "global", "logistic", "scorecard"]
-    assert (churn["valid_rows"] == 300).all()
-    assert churn["roc_auc"].between(0.5, 1.0).all()
+def test_both_targets_registered_as_challenger_and_loadable(e2e, runs):
+    _, result = e2e
+    for target in ("churn", "expansion"):
+        assert f"registered retain-{target} version 1 as @challenger" in result.output
+        model, ref = load_registered(target)
+        assert (ref.name, ref.version, ref.alias) == (f"retain-{target}", "1", "challenger")
+        assert model.segments_ == list(SEGMENTS)
+        assert set(model.segment_strategy_) == set(SEGMENTS)
+
+
+def test_metrics_table_compares_models_side_by_side(e2e):
+    _, result = e2e
+    for model in ("segmented", "global", "logistic", "scorecard"):
+        assert model in result.output
+    assert "MLflow store: sqlite:///" in result.output
