@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +27,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cutoffs", default="quarterly")
     args = parser.parse_args()
+    # bench/ holds scripts named like the packages (bench/features.py); drop the script's own
+    # folder from the path so `features` means the package.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
 
     from evaluation.backtest import build_backtest_frame, run_backtest
     from evaluation.outputs import save_backtest

@@ -2,7 +2,7 @@
 
 A window [c, next) qualifies when every snapshot in it has an outcome known by the data's end
 (label_known_at = as_of + horizon + grace <= data_end) and enough outcomes are known before c to
-train on (three as_of dates, `training.min_positives_per_segment` churners).
+train on (three as_of dates and twenty churners).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from retain.errors import RetainError
 # Training's out-of-time split needs at least two as_of dates; three leaves one to validate on
 # and two to learn from, the least that is a model at all.
 _MIN_TRAINING_DATES = 3
+# Fewer churners than this and any model is its base rate plus noise. Lower than training's
+# per-segment minimum (which decides whether a segment gets its own booster, not whether a
+# model can be fitted at all) so short histories still get a cutoff.
+_MIN_TRAINING_POSITIVES = 20
 _QUARTER = pd.DateOffset(months=3)
 
 
@@ -46,7 +50,7 @@ def quarterly_windows(
 ) -> tuple[list[Window], str]:
     """The last `n_cutoffs` quarter starts whose window's outcomes are all known by `data_end`,
     and before which enough outcomes are known to train on (at least three as_of dates and
-    `training.min_positives_per_segment` churners); and a note saying why when fewer."""
+    twenty churners); and a note saying why when fewer."""
     as_of = pd.to_datetime(frame["as_of"])
     delay = _known_delay(config)
     known_at = (
@@ -55,7 +59,7 @@ def quarterly_windows(
         else as_of + delay
     )
     wanted = config.evaluation.n_cutoffs
-    min_positives = config.training.min_positives_per_segment
+    min_positives = min(_MIN_TRAINING_POSITIVES, config.training.min_positives_per_segment)
     known = known_at <= data_end
     known_dates = np.sort(known_at[known].groupby(as_of[known]).max().to_numpy())
     churned = frame["churn"].to_numpy(float) == 1 if "churn" in frame else np.zeros(len(frame))

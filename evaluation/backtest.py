@@ -80,7 +80,7 @@ def build_backtest_frame(source: Any, config: Config, *, progress: Any = None) -
 
 
 def _default_fit() -> FitCandidates:
-    from training.candidates import fit_candidates
+    from training import fit_candidates
 
     return fit_candidates
 

@@ -3,17 +3,17 @@
 For the renewals scored inside a window (one snapshot per contract end, at as_of = end - lead
 days), with calibrated churn probability p_c and expansion probability p_e per account:
 
-- Expected GRR ARR = sum(ARR x (1 - p_c) x r), where r is the share of ARR a surviving account
-  keeps once expansion is capped out (1 minus its contraction). r is learned from the training
+- Expected GRR ARR = sum(ARR x (1 - p_c) x r), where r is the share of ARR surviving accounts
+  keep once expansion is capped out (1 minus their contraction). r is learned from the training
   side (labels known before the cutoff) per segment, because "(1 - p) x ARR" alone assumes no
   survivor ever contracts and over-forecasts GRR by the contraction rate.
-- Expected NRR ARR = sum(ARR x [p_e x g_up + (1 - p_c - p_e) x g_rest]), where g_up is the mean
-  ARR ratio (at horizon / at as_of) of expanded training accounts and g_rest that of surviving
-  accounts that did not expand (contractions included). Expansion implies survival, so the three
-  outcomes churn / expand / neither partition the account; (1 - p_c - p_e) is clipped at zero.
-  This uses the expansion model's probability rather than one average growth rate, so a base
-  with many likely expanders is forecast higher. It needs nothing beyond the two models and
-  three ratios per segment, which keeps it as honest as the probabilities behind it.
+- Expected NRR ARR = sum(ARR x [p_e x g_up + (1 - p_c - p_e) x g_rest]), where g_up is the ARR
+  ratio (at horizon / at as_of) of expanded training accounts and g_rest that of surviving
+  accounts that did not expand (contractions included). Expansion implies survival, so the
+  three outcomes churn / expand / neither partition the account; (1 - p_c - p_e) is clipped at
+  zero. This uses the expansion model's probability rather than one average growth rate, so a
+  base with many likely expanders is forecast higher, and needs nothing beyond the two models
+  and three ratios per segment. All ratios are ARR-weighted (ratios of sums).
 - Actual GRR ARR = sum(min(ARR at horizon, ARR at as_of)); actual NRR ARR = sum(ARR at horizon).
 - Error % = (expected - actual) / actual x 100, per cutoff and segment; metrics.json reports the
   mean absolute error over cutoffs (all segments together).
@@ -45,19 +45,21 @@ class ArrRates:
 
 
 def _ratios(rows: pd.DataFrame) -> tuple[float, float, float, int]:
+    # ARR-weighted (ratio of sums, not mean of ratios): the forecast is a sum of ARR, and a
+    # $500 account tripling must not weigh as much as a $500k account renewing flat.
     arr = rows["arr"].to_numpy(float)
     after = rows["arr_at_horizon"].to_numpy(float)
     survived = rows["churn"].to_numpy(float) == 0
     expanded = np.nan_to_num(rows["expansion"].to_numpy(float)) == 1
-    ratio = after / arr
-    retained = np.minimum(ratio[survived], 1.0)
-    up = ratio[survived & expanded]
-    rest = ratio[survived & ~expanded]
 
-    def mean(values: np.ndarray, default: float) -> float:
-        return float(values.mean()) if values.size else default
+    def ratio(mask: np.ndarray, values: np.ndarray) -> float:
+        base = arr[mask].sum()
+        return float(values[mask].sum() / base) if base > 0 else 1.0
 
-    return mean(retained, 1.0), mean(up, 1.0), mean(rest, 1.0), int(survived.sum())
+    retained = ratio(survived, np.minimum(after, arr))
+    up = ratio(survived & expanded, after)
+    rest = ratio(survived & ~expanded, after)
+    return retained, up, rest, int(survived.sum())
 
 
 def fit_arr_rates(train: pd.DataFrame, *, min_rows: int = 30) -> ArrRates:

@@ -104,6 +104,15 @@ def unfitted_copy(model: Any) -> Any:
     return type(model)(**{name: getattr(model, name) for name in names if hasattr(model, name)})
 
 
+def _refit(model: Any, rows: pd.DataFrame, y: pd.Series, config: Config) -> Any:
+    copy = unfitted_copy(model)
+    if getattr(copy, "config", ...) is None:
+        # A registered model comes back without its config (only its own tuned parameters);
+        # both models are refitted under the same settings so only their parameters differ.
+        copy.config = config
+    return copy.fit(rows, y)
+
+
 def compare_estimators(
     challenger: Any,
     champion: Any | None,
@@ -121,7 +130,7 @@ def compare_estimators(
         if fit_target != target:
             return {}
         y = rows[target].astype(int)
-        return {name: unfitted_copy(model).fit(rows, y) for name, model in templates.items()}
+        return {name: _refit(model, rows, y, config) for name, model in templates.items()}
 
     result = run_backtest(
         frame, config, cutoffs=cutoffs, data_end=data_end, fit_candidates=fit_both

@@ -56,6 +56,12 @@ def _figure(n_axes: int, width: float = 5.0, height: float = 4.0) -> tuple[Any, 
     return figure, axes
 
 
+def _legend(ax: Any) -> None:
+    # A target no model could learn (one class only) leaves an empty panel: no legend then.
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
 def _models_in(predictions: pd.DataFrame) -> list[str]:
     present = set(predictions["model"])
     return [m for m in MODELS if m in present]
@@ -91,7 +97,7 @@ def _curves(predictions: pd.DataFrame, kind: str) -> str:
         else:
             ax.set(xlabel="recall", ylabel="precision")
         ax.set_title(f"{target}: {'ROC' if kind == 'roc' else 'precision-recall'} (pooled)")
-        ax.legend(fontsize=8)
+        _legend(ax)
     return _png(figure)
 
 
@@ -108,7 +114,7 @@ def _calibration(predictions: pd.DataFrame, n_bins: int = 10) -> str:
         ax.plot([0, 1], [0, 1], ls=":", color="black", lw=0.8)
         ax.set(xlabel="mean predicted probability", ylabel="observed rate")
         ax.set_title(f"{target}: calibration (10 equal-width bins)")
-        ax.legend(fontsize=8)
+        _legend(ax)
     return _png(figure)
 
 
@@ -126,7 +132,7 @@ def _lift(predictions: pd.DataFrame) -> str:
         ax.axhline(1.0, ls=":", color="black", lw=0.8)
         ax.set(xlabel="decile of predicted risk (1 = riskiest)", ylabel="lift over base rate")
         ax.set_title(f"{target}: lift by decile (pooled)")
-        ax.legend(fontsize=8)
+        _legend(ax)
     return _png(figure)
 
 
@@ -147,7 +153,7 @@ def _band_rates_over_time(metrics: pd.DataFrame, cutoffs: list[str]) -> str | No
         axes[0].plot(cutoffs, values, marker="o", color=color, label=band)
     axes[0].set(ylabel="renewal rate (renewals spine)", ylim=(0, 1.05))
     axes[0].set_title(f"{segmented['model'].iloc[0]}: renewal rate per health band")
-    axes[0].legend(fontsize=8)
+    _legend(axes[0])
     for model in models:
         series = rows[(rows["model"] == model) & (rows["metric"] == "band_renewal_ratio")]
         values = series.set_index("cutoff")["value"].reindex(cutoffs).replace(np.inf, np.nan)
@@ -155,7 +161,7 @@ def _band_rates_over_time(metrics: pd.DataFrame, cutoffs: list[str]) -> str | No
     axes[1].axhline(2.5, ls=":", color="black", lw=0.8)
     axes[1].set(ylabel="green / red renewal rate")
     axes[1].set_title("green/red renewal-rate ratio per cutoff (target 2.5)")
-    axes[1].legend(fontsize=8)
+    _legend(axes[1])
     for ax in axes:
         ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     return _png(figure)
@@ -174,7 +180,7 @@ def _forecast_figure(table: pd.DataFrame) -> str | None:
         ax.set_xticks(x, rows["cutoff"], rotation=45, fontsize=8)
         ax.set(ylabel="ARR")
         ax.set_title(f"{model}: expected vs actual {side.upper()} ARR of renewals")
-        ax.legend(fontsize=8)
+        _legend(ax)
     return _png(figure)
 
 

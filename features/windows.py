@@ -11,7 +11,7 @@ The spine is an Ibis table with `snapshot_id` (int64, unique), `account_id` and 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import ibis
@@ -119,13 +119,6 @@ def change_pct(current: ir.NumericValue, prior: ir.NumericValue) -> ir.FloatingV
 def flag(condition: ir.BooleanValue) -> ir.FloatingValue:
     """1.0 / 0.0 for a condition; NULL stays NULL."""
     return condition.cast("float64")
-
-
-def select_features(
-    table: ir.Table, features: Iterable[Callable[[ir.Table], ir.Value]]
-) -> ir.Table:
-    """One column per feature function, named after the function (Hamilton-style catalogue)."""
-    return table.select(SNAPSHOT_ID, **{fn.__name__: fn(table) for fn in features})
 
 
 def materialize(source: DataSource, expression: ir.Table | str, prefix: str) -> ir.Table:

@@ -107,7 +107,10 @@ class ScoringApi:
         self.models: ModelPair | None = None
         self.ready = False
         self.load_error: str | None = None
-        self._stored: dict[str, StoredAccount] = {}
+        # Latest stored as_of per account; full snapshots only for accounts still to be scored
+        # (fresh ones live on as ready JSON, so memory stays near the size of the answers).
+        self._latest_as_of: dict[str, str] = {}
+        self._stale: dict[str, StoredAccount] = {}
         self._cached: dict[str, bytes] = {}  # account_id -> result JSON (latest snapshot)
         self._cached_as_of: dict[tuple[str, str], bytes] = {}  # other as_of dates, on demand
         self._model_json = b"{}"
@@ -140,10 +143,12 @@ class ScoringApi:
         self._model_json = json.dumps(models.info()).encode()
         self._categorical = categorical_features(models)
         self._known_features = set(models.feature_names) | set(SIGNAL_FEATURES)
-        self._stored = stored
         for account_id, account in stored.items():
+            self._latest_as_of[account_id] = account.as_of
             if account.is_fresh_for(models):
                 self._cached[account_id] = json.dumps(account.result).encode()
+            else:
+                self._stale[account_id] = account
         # One prediction with reasons before /readyz says yes: the first caller pays no warm-up.
         warm = next(iter(stored.values()), None)
         self._rescore([warm] if warm else [], warm_up=True)
@@ -234,8 +239,7 @@ class ScoringApi:
         parts: list[bytes | None] = []
         stale: dict[int, str] = {}
         for index, account_id in enumerate(account_ids):
-            stored = self._stored.get(account_id)
-            if as_of is None or (stored is not None and stored.as_of == as_of.isoformat()):
+            if as_of is None or self._latest_as_of.get(account_id) == as_of.isoformat():
                 cached = self._cached.get(account_id)
             else:
                 cached = self._cached_as_of.get((account_id, as_of.isoformat()))
@@ -259,7 +263,7 @@ class ScoringApi:
         """Rescore stale or other-as_of accounts from their stored snapshots; cache the results."""
         wanted = sorted(set(account_ids))
         if as_of is None:
-            accounts = [self._stored[a] for a in wanted if a in self._stored]
+            accounts = [self._stale[a] for a in wanted if a in self._stale]
         else:
             on_file = read_store(
                 self.config.serving.store_path, as_of=as_of.isoformat(), account_ids=wanted
@@ -277,9 +281,9 @@ class ScoringApi:
             for account, payload in zip(rescore, self._rescore(rescore), strict=True):
                 fresh[account.account_id] = payload
         for account_id, payload in fresh.items():
-            stored = self._stored.get(account_id)
-            if as_of is None or (stored is not None and stored.as_of == as_of.isoformat()):
+            if as_of is None or self._latest_as_of.get(account_id) == as_of.isoformat():
                 self._cached[account_id] = payload
+                self._stale.pop(account_id, None)
             else:
                 self._cached_as_of[(account_id, as_of.isoformat())] = payload
         return fresh
@@ -294,7 +298,7 @@ class ScoringApi:
                 "categorical_features": sorted(self._categorical),
                 "bands": self.models.bands,
                 "max_accounts_per_request": self.config.serving.max_accounts_per_request,
-                "store_accounts": len(self._stored),
+                "store_accounts": len(self._latest_as_of),
             }
         )
 

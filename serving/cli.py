@@ -79,6 +79,9 @@ def serve(
         # One request's LightGBM call is one row (or a few): OpenMP's worker threads only add
         # spin-waits and contention with the event loop, ~25 ms per call on a busy 2-core box.
         env.setdefault("OMP_NUM_THREADS", "1")
+        # No tracing exporter is configured, yet BentoML's OpenTelemetry middleware builds a
+        # span per request; the disabled SDK hands it no-op spans instead.
+        env.setdefault("OTEL_SDK_DISABLED", "true")
     command = [
         sys.executable,
         "-m",

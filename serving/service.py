@@ -6,12 +6,14 @@ load in a background thread so `/readyz` can answer 503 until they are loaded an
 prediction has run; `/healthz` answers as soon as the process is up.
 
 Latency settings (docs/benchmarks_serving.md has the measurements): access logging and the
-Prometheus metrics middleware are off, one worker per core minus the caller's, and the
-precomputed path is an `async` method that never leaves the event loop.
+Prometheus metrics middleware are off, one worker (serving.workers), `retain serve` sets
+OMP_NUM_THREADS=1 and OTEL_SDK_DISABLED=true, and the precomputed path is an `async` method
+that never leaves the event loop.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import bentoml
@@ -22,7 +24,7 @@ from starlette.routing import Route
 
 from serving.api import ScoringApi, service_options, settings_from_env
 from serving.auth import BearerAuth
-from serving.schemas import ScoreAccountsRequest, ScoreRequest, ScoreResponse
+from serving.schemas import AccountFeatures, ScoreAccountsRequest, ScoreRequest, ScoreResponse
 
 
 async def _metadata(request: Request) -> Response:
@@ -57,14 +59,16 @@ class RetainService:
         return self.api.ready
 
     @bentoml.api(route="/score", input_spec=ScoreRequest, output_spec=ScoreResponse)
-    def score(self, accounts: list) -> Response:
+    def score(self, accounts: list[AccountFeatures]) -> Response:
         """Score accounts from the caller's own feature values (missing features are missing)."""
         return self.api.score(accounts)
 
     @bentoml.api(
         route="/score_accounts", input_spec=ScoreAccountsRequest, output_spec=ScoreResponse
     )
-    async def score_accounts(self, account_ids: list, as_of: object = None) -> Response:
+    async def score_accounts(
+        self, account_ids: list[str], as_of: dt.date | None = None
+    ) -> Response:
         """Stored scores of known accounts; rescored on demand when stale or from another model."""
         return await self.api.score_accounts(account_ids, as_of)
 

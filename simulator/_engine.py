@@ -518,11 +518,11 @@ def _surveys(
     day_to: np.ndarray,
 ) -> None:
     d0 = 7 * t
-    nps_due = live & ((t - pop.survey_phase) % 26 == 0)
+    nps_due = live & ((t - pop.survey_phase) % 13 == 0)
     respondents = rng.binomial(3, np.clip(0.35 + 0.1 * health, 0.05, 0.9)) * nps_due
     nps_account = np.repeat(np.arange(len(health)), respondents)
     nps = np.clip(
-        np.round(7.0 + 1.6 * health[nps_account] + 1.5 * rng.normal(size=len(nps_account))), 0, 10
+        np.round(7.0 + 1.6 * health[nps_account] + 1.2 * rng.normal(size=len(nps_account))), 0, 10
     )
     csat_due = (
         live

@@ -65,7 +65,7 @@ UPSELL_FREEZE_WEEKS = 8  # close to a renewal, more seats are bought in the rene
 LATE_RENEWAL_SHARE = 0.1  # renewals signed a few days after the end date (inside the grace)
 
 # Usage: daily probability that a provisioned user is active, and the events of an active day.
-USAGE_BASE_LOGIT = -2.7
+USAGE_BASE_LOGIT = -3.0
 USAGE_HEALTH_WEIGHT = 1.6
 USER_EFFECT_SD = 0.5
 WEEKEND_FACTOR = 0.2

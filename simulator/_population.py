@@ -37,7 +37,7 @@ class Population:
     adoption: np.ndarray  # extra propensity to automate (workflow_run)
     champion: np.ndarray  # champion present at entry
     sponsor_role: np.ndarray  # the organisation has an executive sponsor role at all
-    survey_phase: np.ndarray  # week offset of the half-yearly NPS survey
+    survey_phase: np.ndarray  # week offset of the quarterly NPS survey
     qbr_phase: np.ndarray
 
     def __len__(self) -> int:
@@ -115,7 +115,7 @@ def draw_population(
         adoption=0.5 * rng.normal(size=n),
         champion=rng.random(n) < sp("champion_start", segment),
         sponsor_role=rng.random(n) < sp("sponsor_start", segment),
-        survey_phase=rng.integers(0, 26, size=n),
+        survey_phase=rng.integers(0, 13, size=n),
         qbr_phase=rng.integers(0, 13, size=n),
     )
 

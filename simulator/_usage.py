@@ -74,22 +74,21 @@ def week_usage(
     def add(mask: np.ndarray, event: str, count: np.ndarray) -> None:
         parts.append((mask, event, count))
 
+    # Counts carry most of the signal without adding rows: a healthy user does more per day.
+    # The user's own propensity blurs it, so depth is never a perfect read of health.
+    depth = np.exp(0.8 * h + 0.25 * users.effect[user])
     add(np.ones(m, dtype=bool), "login", 1.0 + rng.poisson(0.3, size=m))
-    add(rng.random(m) < 0.2, "page_view", 1.0 + rng.poisson(2.0 + 2.0 * sigmoid(h)))
+    add(rng.random(m) < 0.2, "page_view", 1.0 + rng.poisson(2.0 * np.sqrt(depth)))
     add(rng.random(m) < 0.04, "settings_view", np.ones(m))
+    add(rng.random(m) < sigmoid(-1.5 + 1.2 * h), "report_created", 1.0 + rng.poisson(1.5 * depth))
+    add(rng.random(m) < sigmoid(-3.0 + 1.2 * h), "dashboard_shared", np.ones(m))
     add(
-        rng.random(m) < sigmoid(-0.6 + 1.0 * h),
-        "report_created",
-        1.0 + rng.poisson(np.exp(0.4 * h)),
-    )
-    add(rng.random(m) < sigmoid(-2.0 + 1.5 * h), "dashboard_shared", np.ones(m))
-    add(
-        rng.random(m) < sigmoid(-1.2 + 1.5 * h + adoption[acc]),
+        rng.random(m) < sigmoid(-2.0 + 1.2 * h + adoption[acc]),
         "workflow_run",
-        1.0 + rng.poisson(2.0 * np.exp(0.3 * h)),
+        1.0 + rng.poisson(2.0 * depth),
     )
     add(
-        rng.random(m) < 0.6 * has_integration[acc],
+        rng.random(m) < 0.4 * has_integration[acc] * sigmoid(1.0 + 1.2 * h),
         "integration_sync",
         1.0 + rng.poisson(2.0, size=m),
     )

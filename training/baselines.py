@@ -22,10 +22,19 @@ from training._design import labels_array
 class LogisticBaseline:
     """Median imputation (with missing indicators), scaling, one-hot categoricals, logistic."""
 
-    def __init__(self, target: str = "churn", config: Config | None = None, C: float = 1.0) -> None:
+    def __init__(
+        self,
+        target: str = "churn",
+        config: Config | None = None,
+        C: float = 1.0,
+        max_rows: int | None = 200_000,
+    ) -> None:
         self.target = target
         self.config = config
         self.C = C
+        # A linear baseline stops improving long before millions of rows; a seeded sample keeps
+        # the backtest's many refits fast.
+        self.max_rows = max_rows
 
     def fit(self, X: pd.DataFrame, y: Any) -> LogisticBaseline:
         from sklearn.compose import ColumnTransformer
@@ -71,7 +80,11 @@ class LogisticBaseline:
                 ),
             ]
         )
-        self.pipeline_.fit(self._frame(X), labels)
+        rows = np.arange(len(X))
+        if self.max_rows is not None and len(X) > self.max_rows:
+            rng = np.random.default_rng(config.training.seed)
+            rows = np.sort(rng.choice(len(X), self.max_rows, replace=False))
+        self.pipeline_.fit(self._frame(X.iloc[rows]), labels[rows])
         self.classes_ = np.array([0, 1])
         self.n_features_in_ = len(self.feature_names_)
         return self

@@ -56,7 +56,6 @@ def fit_candidates(
     y = rows[target].astype(int)
     models: dict[str, Any] = {
         "segmented": SegmentedModel(target, config, segment_params=segment_params),
-        "global": GlobalModel(target, config, params=(segment_params or {}).get("__global__")),
         "logistic": LogisticBaseline(target, config),
         "scorecard": RuleScorecard(target, config),
     }
@@ -67,4 +66,6 @@ def fit_candidates(
         model.fit(rows, y)
         if progress is not None and task is not None:
             progress.advance(task)
-    return models
+    # The segmented model already trained the global booster on the same rows.
+    models["global"] = GlobalModel.from_segmented(models["segmented"])
+    return {name: models[name] for name in CANDIDATES}

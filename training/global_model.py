@@ -1,20 +1,25 @@
-"""GlobalModel: one LightGBM over every segment (segment as a feature), for comparison."""
+"""GlobalModel: one LightGBM for every segment, "one score for all", for comparison.
+
+It sees the same features as the segment boosters and not the segment itself, so comparing it
+with SegmentedModel measures what scoring each segment against its peers adds. It is the very
+booster SegmentedModel trains for small and unseen segments; `from_segmented` reuses it instead of
+fitting it twice.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from retain.config import Config
 from retain.errors import RetainError
 from training import _booster
-from training._design import DesignSpec, labels_array
-from training._metrics import validation_metrics
-from training._split import time_split
-from training.calibration import fit_calibrator
-from training.segmented import require_columns
+from training._design import DesignSpec
+from training.calibration import Calibrator
+from training.segmented import GLOBAL, SegmentedModel
 
 
 class GlobalModel:
@@ -31,45 +36,28 @@ class GlobalModel:
         self.params = params
 
     def fit(self, X: pd.DataFrame, y: Any) -> GlobalModel:
-        require_columns(X, ("segment", "as_of"), "GlobalModel.fit")
+        # The global booster of a SegmentedModel whose segments all fall back to it is exactly
+        # this model; fitting through it keeps one code path for split, stopping and calibration.
         config = self.config or Config()
-        tc = config.training
-        labels = labels_array(y, self.target)
-        base = DesignSpec.from_frame(X)
-        levels = tuple(sorted(X["segment"].dropna().astype(str).unique()))
-        spec = DesignSpec(
-            feature_names=(*base.feature_names, "segment"),
-            categories={**base.categories, "segment": levels},
-        )
-        matrix = spec.matrix(X)
-        valid, split = time_split(X["as_of"], tc.validation_fraction, tc.seed)
-        train = ~valid
-        self.booster_ = _booster.fit_booster(
-            matrix[train],
-            labels[train],
-            matrix[valid],
-            labels[valid],
-            feature_names=list(spec.feature_names),
-            categorical=spec.categorical_indices,
-            config=tc,
-            overrides=self.params,
-        )
-        margin = _booster.raw_margin(self.booster_, matrix[valid])
-        self.calibrator_ = fit_calibrator(
-            margin, labels[valid], isotonic_min_rows=tc.isotonic_min_rows
-        )
-        self.design_ = spec
-        self.feature_names_ = list(spec.feature_names)
-        self.validation_split_ = split
-        self.metrics_ = {
-            "__all__": {
-                "train_rows": int(train.sum()),
-                "train_positives": int(labels[train].sum()),
-                "valid_rows": int(valid.sum()),
-                "valid_positives": int(labels[valid].sum()),
-                **validation_metrics(labels[valid], self.calibrator_.predict(margin)),
-            }
-        }
+        everyone_global = config.with_overrides({"training": {"min_positives_per_segment": 2**62}})
+        segmented = SegmentedModel(
+            self.target, everyone_global, segment_params={GLOBAL: dict(self.params or {})}
+        ).fit(X, y)
+        return self._take(segmented)
+
+    @classmethod
+    def from_segmented(cls, model: SegmentedModel) -> GlobalModel:
+        """The global booster a fitted SegmentedModel already holds, as a GlobalModel."""
+        params = (model.segment_params or {}).get(GLOBAL)
+        return cls(model.target, model.config, params=params)._take(model)
+
+    def _take(self, model: SegmentedModel) -> GlobalModel:
+        self.booster_: lgb.Booster = model.global_booster_
+        self.calibrator_: Calibrator = model.global_calibrator_
+        self.design_: DesignSpec = model.design_
+        self.feature_names_ = list(model.feature_names_)
+        self.validation_split_ = model.validation_split_
+        self.metrics_ = {"__all__": dict(model.global_metrics_)}
         self.n_features_in_ = len(self.feature_names_)
         self.classes_ = np.array([0, 1])
         return self

@@ -106,6 +106,13 @@ class SegmentedModel:
         global_calibrator = fit_calibrator(
             global_margin[valid], labels[valid], isotonic_min_rows=tc.isotonic_min_rows
         )
+        global_metrics = {
+            "train_rows": int(train.sum()),
+            "train_positives": int(labels[train].sum()),
+            "valid_rows": int(valid.sum()),
+            "valid_positives": int(labels[valid].sum()),
+            **validation_metrics(labels[valid], global_calibrator.predict(global_margin[valid])),
+        }
 
         boosters: dict[str, lgb.Booster] = {}
         strategy: dict[str, str] = {}
@@ -172,6 +179,7 @@ class SegmentedModel:
         self.global_booster_ = global_booster
         self.calibrators_ = calibrators
         self.global_calibrator_ = global_calibrator
+        self.global_metrics_ = global_metrics
         self.bands_ = choose_bands(labels[valid], p_all[valid], config)
         self.metrics_ = metrics
         self.validation_split_ = split
@@ -271,6 +279,7 @@ class SegmentedModel:
             "booster_files": files,
             "calibrators": {k: c.to_json() for k, c in self.calibrators_.items()},
             "global_calibrator": self.global_calibrator_.to_json(),
+            "global_metrics": self.global_metrics_,
             "bands": self.bands_,
             "metrics": self.metrics_,
             "validation_split": self.validation_split_,
@@ -308,6 +317,7 @@ class SegmentedModel:
         }
         model.calibrators_ = {k: Calibrator.from_json(v) for k, v in payload["calibrators"].items()}
         model.global_calibrator_ = Calibrator.from_json(payload["global_calibrator"])
+        model.global_metrics_ = payload["global_metrics"]
         model.bands_ = dict(payload["bands"])
         model.metrics_ = payload["metrics"]
         model.validation_split_ = payload["validation_split"]

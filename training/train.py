@@ -99,7 +99,7 @@ def train(
             model = SegmentedModel(target, config, segment_params=segment_params).fit(rows, y)
             done()
             step(f"{target}: global model and baselines")
-            comparison = _comparison_models(rows, target, config, segment_params)
+            comparison = _comparison_models(model, rows, target, config)
             done()
             step(f"{target}: logging to MLflow")
             tables.append(_log_target(model, comparison, rows, target, config))

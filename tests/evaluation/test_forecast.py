@@ -60,3 +60,19 @@ def test_expected_and_actual_arr_and_errors() -> None:
     assert overall["n_renewals"] == 2
     assert pd.isna(table.loc["SMB", "grr_error_pct"])  # actual 0: error undefined
     assert forecast.mean_absolute_error_pct(table.reset_index(), "grr", "m") == pytest.approx(14.5)
+
+
+def test_rates_are_arr_weighted() -> None:
+    rows = pd.DataFrame(
+        {
+            "segment": ["SMB", "SMB"],
+            "spine": ["renewals", "renewals"],
+            "arr": [100.0, 900.0],
+            "arr_at_horizon": [300.0, 900.0],
+            "churn": [0.0, 0.0],
+            "expansion": [1.0, 1.0],
+        }
+    )
+    rates = forecast.fit_arr_rates(rows, min_rows=1)
+    # (300 + 900) / (100 + 900) = 1.2, not the mean of ratios (3 + 1) / 2 = 2.
+    assert rates.expanded_growth["all"] == pytest.approx(1.2)

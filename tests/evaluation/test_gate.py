@@ -55,3 +55,47 @@ def test_gate_on_one_backtest_accepts_better_and_refuses_worse(demo_frame, fast_
     # Same backtest both ways: the numbers swap exactly.
     assert refuse.champion_value == pytest.approx(accept.challenger_value)
     assert refuse.rows_compared == accept.rows_compared
+
+
+@pytest.fixture()
+def store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    yield
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+
+
+@pytest.mark.slow
+def test_check_promotion_with_the_registry(store, demo_frame, fast_config) -> None:
+    import mlflow
+
+    from evaluation.gate import check_promotion
+    from training import SegmentedModel, labelled_rows
+    from training.registry import log_and_register, promote
+
+    frame, _, _ = demo_frame
+    rows = labelled_rows(frame, "churn")
+    good = SegmentedModel("churn", fast_config).fit(rows, rows["churn"])
+    log_and_register(good, frame, config=fast_config)
+    first = check_promotion("churn", fast_config, features=frame)
+    assert first.promote and "no champion" in first.reason
+    assert first.challenger_version == "1" and first.champion_version is None
+    promote("churn", first.challenger_version, "first model", fast_config)
+
+    # Leaves need more rows than exist: every booster is a constant, so the challenger ranks
+    # no better than chance and the gate must refuse it.
+    stump = {"min_data_in_leaf": 10**7}
+    crippled = {"__global__": stump, "SMB": stump, "Enterprise": stump}
+    bad = SegmentedModel("churn", fast_config, segment_params=crippled).fit(rows, rows["churn"])
+    log_and_register(bad, frame, config=fast_config)
+    second = check_promotion("churn", fast_config, features=frame)
+    assert not second.promote
+    assert (second.challenger_version, second.champion_version) == ("2", "1")
+    assert second.challenger_value < second.champion_value
+    runs = mlflow.search_runs(
+        experiment_names=[fast_config.tracking.experiment],
+        filter_string="tags.`retain.stage` = 'promotion_gate'",
+    )
+    assert sorted(runs["tags.retain.promote"]) == ["false", "true"]

@@ -83,3 +83,12 @@ def test_logistic_baseline_handles_nan_unseen_levels_and_column_order(frame):
     assert p.shape == (30, 2) and np.isfinite(p).all()
     np.testing.assert_array_equal(model.predict_proba(probe[probe.columns[::-1]]), p)
     assert model.predict_proba(probe.drop(columns="nps_last")).shape == (30, 2)
+
+
+def test_logistic_baseline_fits_on_a_seeded_sample_of_large_data(frame):
+    sampled = LogisticBaseline("churn", max_rows=500).fit(frame, frame["churn"])
+    again = LogisticBaseline("churn", max_rows=500).fit(frame, frame["churn"])
+    full = LogisticBaseline("churn", max_rows=None).fit(frame, frame["churn"])
+    probe = frame.head(50)
+    np.testing.assert_array_equal(sampled.predict_proba(probe), again.predict_proba(probe))
+    assert not np.allclose(sampled.predict_proba(probe), full.predict_proba(probe))
