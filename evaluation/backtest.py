@@ -114,7 +114,9 @@ def _kfold_assignment(frame: pd.DataFrame, k: int, seed: int) -> np.ndarray:
     return fold
 
 
-def _slice(frame: pd.DataFrame, window: Window, fold: np.ndarray | None) -> tuple[pd.Series, ...]:
+def _slice(
+    frame: pd.DataFrame, window: Window, fold: np.ndarray | None
+) -> tuple[pd.Series, pd.Series]:
     """(training mask, scored mask) for one window."""
     if window.fold is not None:
         assert fold is not None
@@ -196,8 +198,8 @@ def run_backtest(
 
     `frame` is a feature frame with both spines (see features.frame); `truth` the simulator's
     true probabilities (account_id, as_of, spine, churn_probability, expansion_probability);
-    `data_end` the exclusive end of the data (default: one day after the latest label_known_at
-    or as_of). `fit_candidates(frame, target, config, cutoff=...)` defaults to
+    `data_end` the exclusive end of the data (default: the day after the latest as_of; pass
+    `source.data_end`). `fit_candidates(frame, target, config, cutoff=...)` defaults to
     `training.fit_candidates`. `progress(name)` is called after each window, `on_plan(n)` once
     the number of windows is known.
     """

@@ -268,7 +268,10 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
         red = segmented.get("renewal_rate_red")
         ratio = segmented.get("band_renewal_ratio")
         if green is not None and red is not None:
-            ratio_text = f"{ratio:.1f}x" if ratio is not None else "n/a"
+            if ratio is not None:
+                ratio_text = f"{ratio:.1f}x"
+            else:
+                ratio_text = "every red account churned" if red == 0 else "no ratio"
             sentences.append(
                 f"Across {n_windows} backtest {what}, accounts the model scored green renewed at "
                 f"{_pct(green)}, red ones at {_pct(red)}: {ratio_text} "

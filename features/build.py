@@ -17,12 +17,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from features.account import account_features
-from features.commercial import commercial_features, known_contracts
+from features.commercial import commercial_features
 from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS
-from features.labels import arr_at, label_table
+from features.labels import label_table
 from features.outcome import outcome_features
 from features.relationship import relationship_features
-from features.segments import segment
+from features.segments import segments
 from features.sentiment import sentiment_features
 from features.source import DataSource
 from features.spine import snapshot_spine
@@ -59,24 +59,6 @@ def families_for(source: DataSource) -> list[Family]:
 
 def _snapshot_order(table: ir.Table) -> pd.DataFrame:
     return table.order_by(SNAPSHOT_ID).to_pandas().reset_index(drop=True)
-
-
-def _segments(spine: ir.Table, source: DataSource, config: Config) -> ir.Table:
-    """Segment per snapshot: the given one, else from ARR in force before as_of (or at as_of)."""
-    commercial = commercial_features(spine, source, config).select(SNAPSHOT_ID, "arr")
-    contracts = known_contracts(source).drop("seats")
-    at_as_of = arr_at(spine, contracts, "as_of")
-    accounts = source.table("accounts").select(_account_id="account_id", given="segment")
-    t = (
-        spine.select(SNAPSHOT_ID, "account_id")
-        .left_join(accounts, spine.account_id == accounts._account_id)
-        .left_join(commercial, SNAPSHOT_ID)
-        .drop(f"{SNAPSHOT_ID}_right")
-        .left_join(at_as_of, SNAPSHOT_ID)
-        .drop(f"{SNAPSHOT_ID}_right")
-    )
-    arr = t.arr.fill_null(t.arr_at)
-    return t.select(SNAPSHOT_ID, segment=segment(t.given, arr, config.segments))
 
 
 def _temporary_tables(source: DataSource) -> set[str]:
@@ -132,9 +114,6 @@ def build_features(
         identity = _snapshot_order(snapshots)
         step("spine")
         parts = [identity[[SNAPSHOT_ID, "account_id", "as_of", "spine"]]]
-        parts.append(
-            _snapshot_order(_segments(snapshots, source, config)).drop(columns=SNAPSHOT_ID)
-        )
         labels = _snapshot_order(label_table(source, config, snapshots)).drop(columns=SNAPSHOT_ID)
         step("labels")
         parts.append(labels[["renewal_date"]])
@@ -145,8 +124,12 @@ def build_features(
             if expression is not None:
                 parts.append(_snapshot_order(expression).drop(columns=SNAPSHOT_ID))
             step(family.name)
-        parts.append(labels.drop(columns=["renewal_date"]))
+        parts.append(labels.drop(columns=["renewal_date", "arr_at_as_of"]))
         frame = pd.concat(parts, axis=1).drop(columns=SNAPSHOT_ID)
+        given = source.sql("SELECT account_id, segment FROM accounts").drop_duplicates("account_id")
+        given_by_snapshot = frame["account_id"].map(given.set_index("account_id")["segment"])
+        arr = frame["arr"].fillna(labels["arr_at_as_of"])
+        frame["segment"] = segments(given_by_snapshot, arr, config.segments)
     finally:
         for name in _temporary_tables(source) - before:
             source.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
@@ -156,7 +139,6 @@ def build_features(
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes: timestamps as datetime64[ns], features float64 or text, flags bool."""
-    frame = frame.copy()
     for column in ("as_of", "renewal_date", "label_known_at"):
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
     frame["label_known"] = frame["label_known"].astype(bool)

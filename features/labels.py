@@ -141,4 +141,5 @@ def label_table(source: DataSource, config: Config, spine: ir.Table) -> ir.Table
         label_known=known,
         label_known_at=known_at,
         arr_at_horizon=when_known(arr_horizon),
+        arr_at_as_of=t.arr_now,  # not a label: the segment of a brand-new account needs it
     )

@@ -1,9 +1,9 @@
 """Usage features: active users, depth and breadth of use, trends, drops, seat utilization.
 
-Raw usage can hold hundreds of millions of rows, so it is aggregated first and never joined to
-the spine: per account and day (event totals), and per account-user and account-event as day
-blocks (a bit mask of active days per 32-day block, see `features.windows.day_blocks`), which
-are a small fraction of the raw rows. Every window is computed from those aggregates.
+Raw usage can hold hundreds of millions of rows, so it is aggregated in one pass and never
+joined to the spine: per account and day (event totals), and per account-user and account-event
+as day blocks (a bit mask of active days per 32-day block, see `features.windows`), which are a
+small fraction of the raw rows. Every window is computed from those aggregates.
 
 Weekly activity of each user is kept as a 12-bit mask (bit k: active in
 `[as_of - 7(k+1) days, as_of - 7k days)`), from which the 7-day, 28-day, prior-28-day and
@@ -20,18 +20,17 @@ from features.commercial import known_contracts
 from features.commercial import seats as seats_in_force
 from features.source import DataSource
 from features.windows import (
+    BLOCK_DAYS,
     SNAPSHOT_ID,
     age_days,
     attach,
     blocks_in_window,
     change_pct,
-    day_blocks,
     days_between,
     flag,
     in_window,
     latest_before,
     materialize,
-    nan_as_null,
     ratio,
     weekly_activity,
     window_hit,
@@ -47,15 +46,51 @@ _X_CENTERED = tuple(x - (WEEKS - 1) / 2 for x in range(WEEKS))
 _X_SUM_SQUARES = sum(x * x for x in _X_CENTERED)
 
 
-def account_days(usage: ir.Table, key_events: tuple[str, ...]) -> ir.Table:
-    """Per account and day: all events, and key events (every event when none are named)."""
-    count = nan_as_null(usage["count"])
-    is_key = usage.event.isin(key_events) if key_events else ibis.literal(True)
-    usage = usage.mutate(day=usage.timestamp.truncate("D"), _count=count, _is_key=is_key)
-    return usage.group_by(["account_id", "day"]).aggregate(
-        events=usage._count.sum(),
-        key_events=usage._count.sum(where=usage._is_key).fill_null(0.0),
-    )
+# GROUPING(day, user_id, event, block) of the three grouping sets of `_aggregates_sql`.
+_GRAIN_ACCOUNT_DAY, _GRAIN_USER_BLOCK, _GRAIN_EVENT_BLOCK = 7, 10, 12
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _aggregates_sql(key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.Timestamp) -> str:
+    """One pass over usage before `end`, three grouping sets:
+
+    - per account and day (all history: days since last activity looks back forever): `events`
+      and `key_events` (every event is key when none are named);
+    - per account, user and day block from `origin` on: `days`, the mask of active days;
+    - per account, event and day block from `origin` on: `days`.
+
+    SQL because Ibis has no GROUPING SETS, and one scan instead of three matters on a
+    hundred-million-row table. The block layout is `features.windows.BLOCK_DAYS`.
+    """
+    is_key = f"event IN ({', '.join(_sql_text(e) for e in key_events)})" if key_events else "TRUE"
+    start = _sql_text(origin.strftime("%Y-%m-%d"))
+    recent = f"timestamp >= CAST({start} AS TIMESTAMP)"
+    day_number = f"date_diff('day', CAST({start} AS DATE), CAST(timestamp AS DATE))"
+    return f"""
+        SELECT account_id, day, user_id, event, block,
+               GROUPING(day, user_id, event, block) AS grain,
+               SUM(amount) AS events,
+               COALESCE(SUM(amount) FILTER (WHERE is_key), 0) AS key_events,
+               bit_or(CAST(1 AS BIGINT) << day_in_block) AS days
+        FROM (
+            SELECT account_id,
+                   CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day,
+                   CASE WHEN isnan(count) THEN NULL ELSE count END AS amount,
+                   {is_key} AS is_key,
+                   CASE WHEN {recent} THEN user_id END AS user_id,
+                   CASE WHEN {recent} THEN event END AS event,
+                   CASE WHEN {recent} THEN {day_number} // {BLOCK_DAYS} END AS block,
+                   CASE WHEN {recent} THEN {day_number} % {BLOCK_DAYS} ELSE 0 END
+                       AS day_in_block
+            FROM usage
+            WHERE timestamp < CAST({_sql_text(str(end))} AS TIMESTAMP)
+        )
+        GROUP BY GROUPING SETS ((account_id, day), (account_id, user_id, block),
+                                (account_id, event, block))
+    """
 
 
 # -- per snapshot, from the account-day totals in the window (`d`, with `age` in days) ------------
@@ -213,12 +248,13 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     if pd.isna(first):
         first = last = source.data_end
     origin = pd.Timestamp(first).normalize() - pd.Timedelta(days=WINDOW_DAYS)
-    usage = source.table("usage")
-    usage = usage.filter(usage.timestamp < ibis.literal(pd.Timestamp(last).to_pydatetime()))
-    recent = usage.filter(usage.timestamp >= ibis.literal(origin.to_pydatetime()))
-
-    # Every day of history (not only the windows): days since last activity looks back forever.
-    daily = materialize(source, account_days(usage, config.features.key_events), "usage_daily")
+    aggregates = materialize(
+        source, _aggregates_sql(config.features.key_events, origin, pd.Timestamp(last)), "usage"
+    )
+    grain = aggregates.grain
+    daily = aggregates.filter(grain == _GRAIN_ACCOUNT_DAY).select(
+        "account_id", "day", "events", "key_events"
+    )
     d = in_window(spine, daily, "day", WINDOW_DAYS)
     d = d.mutate(age=age_days(d, "day"))
     per_snapshot = d.group_by(SNAPSHOT_ID).aggregate(
@@ -226,7 +262,9 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     )
     last_active = _last_active_day(spine, d, daily)
 
-    event_blocks = day_blocks(recent, "timestamp", ["account_id", "event"], origin)
+    event_blocks = aggregates.filter(
+        (grain == _GRAIN_EVENT_BLOCK) & aggregates.event.notnull() & aggregates.block.notnull()
+    ).select("account_id", "event", "block", "days")
     e = blocks_in_window(spine, event_blocks, BREADTH_DAYS, origin)
     breadth = e.group_by(SNAPSHOT_ID).aggregate(
         features_used_28d=e.event.nunique(where=window_hit(e, BREADTH_DAYS))
@@ -243,8 +281,9 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     )
     counts, values = list(COUNTS), list(VALUES)
     if _has_user_ids(source):
-        with_users = recent.filter(recent.user_id.notnull())
-        user_blocks = day_blocks(with_users, "timestamp", ["account_id", "user_id"], origin)
+        user_blocks = aggregates.filter(
+            (grain == _GRAIN_USER_BLOCK) & aggregates.user_id.notnull() & aggregates.block.notnull()
+        ).select("account_id", "user_id", "block", "days")
         per_user = weekly_activity(
             source, spine, user_blocks, "user_id", WEEKS, WINDOW_DAYS, origin
         ).rename(active_90d="active_in_window")

@@ -6,12 +6,18 @@ so the point-in-time rule is written once.
 
 The spine is an Ibis table with `snapshot_id` (int64, unique), `account_id` and `as_of`
 (a midnight timestamp). Families aggregate per `snapshot_id` and `attach` the result back.
+
+Three ways to reach the events of a window, cheapest for the job:
+- `in_window`: join the (small) event table to the spine, rows filtered to the window;
+- `latest_before`: an as-of join, one row per snapshot (the latest event before as_of);
+- day blocks for large tables aggregated per key (user, event): `blocks_in_window` and
+  `window_hit`, or `weekly_activity` for week-by-week presence.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import ibis
@@ -153,21 +159,6 @@ def day_number(timestamp: ir.TimestampValue, origin: pd.Timestamp) -> ir.Integer
     return timestamp.date().delta(ibis.date(origin.date()), unit="day")
 
 
-def day_blocks(
-    events: ir.Table, time_column: str, keys: Sequence[str], origin: pd.Timestamp
-) -> ir.Table:
-    """Per `keys` and block of BLOCK_DAYS days from `origin`: `block` and `days`, a bit mask of
-    the days with at least one event (bit i: day `block * BLOCK_DAYS + i`).
-
-    Events must not be earlier than `origin`.
-    """
-    day = day_number(events[time_column], origin)
-    grouped = events.select(*keys, block=day // BLOCK_DAYS, offset=day % BLOCK_DAYS)
-    return grouped.group_by([*keys, "block"]).aggregate(
-        days=(ibis.literal(1, "int64") << grouped.offset).bit_or()
-    )
-
-
 def blocks_in_window(
     spine: ir.Table, blocks: ir.Table, window_days: int, origin: pd.Timestamp
 ) -> ir.Table:
@@ -225,7 +216,6 @@ def weekly_activity(
     """
     if 7 * weeks > _RECENT_BITS or window_days > _RECENT_BITS - BLOCK_DAYS:
         raise ValueError("the window does not fit the 128-bit day mask")
-    blocks_table = materialize(source, blocks, "day_blocks")
     block_start = f"b.block * {BLOCK_DAYS}"
     # Bits of days on or after as_of are cleared before shifting (they are not known yet).
     known_days = (
@@ -251,7 +241,7 @@ def weekly_activity(
                        date_diff('day', DATE '{origin_sql}', CAST(as_of AS DATE)) AS as_of_day
                 FROM ({ibis.to_sql(spine, dialect="duckdb")})
             ) AS s
-            JOIN {blocks_table.get_name()} AS b
+            JOIN ({ibis.to_sql(blocks, dialect="duckdb")}) AS b
               ON s.account_id = b.account_id
              AND {block_start} < s.as_of_day
              AND {block_start} + {BLOCK_DAYS} > s.as_of_day - {window_days}

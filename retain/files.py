@@ -29,6 +29,11 @@ def atomic_path(destination: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        # mkstemp creates 0600 files; outputs are shared artefacts, so honour the umask instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        if tmp.exists():
+            tmp.chmod(0o666 & ~umask)
         os.replace(tmp, destination)
     finally:
         if tmp.exists():

@@ -30,7 +30,6 @@ CONTACT_ROLES: tuple[str, ...] = (
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 ACTIVITY_TYPES: tuple[str, ...] = ("meeting", "qbr", "call", "email_out", "email_in")
 SURVEY_KINDS: tuple[str, ...] = ("nps", "csat")
-OUTCOMES: tuple[str, ...] = ("churn", "contraction", "flat", "expansion")
 _FOREVER = 10**9
 _RESOLUTION_MEDIAN_HOURS = np.array([72.0, 36.0, 18.0, 6.0])
 
@@ -45,7 +44,6 @@ class History:
     sponsor_absent: np.ndarray
     escalations: np.ndarray
     log_pressure: np.ndarray
-    log_pool: np.ndarray
     cooldown_until: np.ndarray
 
     @classmethod
@@ -60,8 +58,33 @@ class History:
             sponsor_absent=grid(),
             escalations=grid(),
             log_pressure=grid(),
-            log_pool=grid(),
             cooldown_until=np.zeros((n, weeks), dtype=np.int32),
+        )
+
+
+@dataclass
+class _Terms:
+    """The commercial state of every account: its running main contract and add-ons."""
+
+    seats: np.ndarray  # licensed seats, add-ons included
+    price: np.ndarray  # ARR per seat
+    term: np.ndarray  # months
+    start: np.ndarray  # day number the running main contract started
+    end: np.ndarray  # day number it ends (the next renewal)
+    alive_to: np.ndarray  # day number the account churned (exclusive), or _FOREVER
+    cooldown_until: np.ndarray  # week before which no new add-on is sold
+
+    @classmethod
+    def of(cls, pop: Population) -> _Terms:
+        n = len(pop)
+        return cls(
+            seats=pop.seats.copy(),
+            price=pop.price.copy(),
+            term=pop.term.copy(),
+            start=pop.contract_start.copy(),
+            end=pop.contract_end.copy(),
+            alive_to=np.full(n, _FOREVER, dtype=np.int64),
+            cooldown_until=np.zeros(n, dtype=np.int64),
         )
 
 
@@ -107,22 +130,19 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
     champion, sponsor = pop.champion.copy(), pop.sponsor_role.copy()
     champion_since = created.astype(np.float64)
     sponsor_since = created.astype(np.float64)
-    seats, price, term = pop.seats.copy(), pop.price.copy(), pop.term.copy()
-    contract_start, contract_end = pop.contract_start.copy(), pop.contract_end.copy()
-    alive_to = np.full(n, _FOREVER, dtype=np.int64)
+    terms = _Terms.of(pop)
     joined = np.zeros(n, dtype=bool)
     outage_left = np.zeros(n, dtype=np.int64)
-    cooldown_until = np.zeros(n, dtype=np.int64)
 
     result.add(
         "contracts",
         account=np.arange(n),
-        start=contract_start,
-        end=contract_end,
-        arr=np.round(seats * price, 2),
-        seats=seats,
+        start=terms.start,
+        end=terms.end,
+        arr=np.round(terms.seats * terms.price, 2),
+        seats=terms.seats,
         plan=pop.plan,
-        term=term,
+        term=terms.term,
         addon=np.zeros(n, dtype=bool),
     )
     _static_contacts(rng, result, pop, n_days)
@@ -135,7 +155,7 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
             start_state = rng.normal(size=(int(entering.sum()), 2)) @ chol.T
             x[entering], v[entering] = start_state[:, 0], start_state[:, 1]
             joined |= entering
-        live = joined & (alive_to > d0)
+        live = joined & (terms.alive_to > d0)
         stepping = live & ~entering
 
         # -- latent state moves, then shocks ------------------------------------------------
@@ -175,60 +195,29 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         hist.champion_absent[:, t] = ~champion
         hist.sponsor_absent[:, t] = pop.sponsor_role & ~sponsor
         hist.escalations[:, t] = esc
-        hist.log_pressure[:, t] = log_pool - np.log(seats)
-        hist.log_pool[:, t] = log_pool
-        hist.cooldown_until[:, t] = cooldown_until
+        hist.log_pressure[:, t] = log_pool - np.log(terms.seats)
+        hist.cooldown_until[:, t] = terms.cooldown_until
 
         # -- renewals decided from the state a month before the end date --------------------
-        due = np.flatnonzero(live & (contract_end >= d0) & (contract_end < min(d0 + 7, n_days)))
+        due = np.flatnonzero(live & (terms.end >= d0) & (terms.end < min(d0 + 7, n_days)))
         if due.size:
-            _renew(
-                rng,
-                result,
-                window,
-                t,
-                due,
-                seats,
-                price,
-                term,
-                contract_start,
-                contract_end,
-                alive_to,
-                log_pool,
-                join_week,
-            )
+            _renew(rng, result, window, t, due, terms, np.exp(log_pool), join_week)
 
         # -- mid-term add-ons when provisioned users outgrow the licence --------------------
         eligible = (
             live
-            & (alive_to > d0 + 7)
-            & (contract_end // 7 - t > P.UPSELL_FREEZE_WEEKS)
-            & (t >= cooldown_until)
-            & (contract_start < d0 + 7)
+            & (terms.alive_to > d0 + 7)
+            & (terms.end // 7 - t > P.UPSELL_FREEZE_WEEKS)
+            & (t >= terms.cooldown_until)
+            & (terms.start < d0 + 7)
         )
-        upsell = eligible & (rng.random(n) < L.upsell_hazard(health, log_pool - np.log(seats)))
+        hazard = L.upsell_hazard(health, log_pool - np.log(terms.seats))
+        upsell = eligible & (rng.random(n) < hazard)
         if upsell.any():
-            added = np.maximum(np.ceil(np.exp(log_pool) - seats) + 1, np.ceil(0.1 * seats))[upsell]
-            start = np.maximum(
-                np.maximum(d0 + rng.integers(0, 7, size=n), contract_start), day_from
-            )
-            start = np.minimum(start, n_days - 1)[upsell]
-            result.add(
-                "contracts",
-                account=np.flatnonzero(upsell),
-                start=start,
-                end=contract_end[upsell],
-                arr=np.round(added * price[upsell], 2),
-                seats=added,
-                plan=np.full(len(start), "add-on", dtype=object),
-                term=term[upsell],
-                addon=np.ones(len(start), dtype=bool),
-            )
-            seats[upsell] += added
-            cooldown_until[upsell] = t + P.UPSELL_COOLDOWN_WEEKS
+            _sell_add_on(rng, result, d0, upsell, terms, np.exp(log_pool), day_from, n_days)
 
         # -- observable footprints of the week ----------------------------------------------
-        day_to = np.minimum(alive_to, n_days)
+        day_to = np.minimum(terms.alive_to, n_days)
         outage = outage_left > 0
         user, day, event, count = week_usage(
             rng,
@@ -249,7 +238,7 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
             rng, result, d0, live, health, outage, segment, day_from, day_to, n_days
         )
         _activities(
-            rng, result, t, live, health, champion, outage, contract_end, pop, day_from, day_to
+            rng, result, t, live, health, champion, outage, terms.end, pop, day_from, day_to
         )
         _surveys(rng, result, t, live, health, pop, day_from, day_to)
 
@@ -315,18 +304,14 @@ def _renew(
     window: Window,
     t: int,
     due: np.ndarray,
-    seats: np.ndarray,
-    price: np.ndarray,
-    term: np.ndarray,
-    contract_start: np.ndarray,
-    contract_end: np.ndarray,
-    alive_to: np.ndarray,
-    log_pool: np.ndarray,
+    terms: _Terms,
+    pool: np.ndarray,
     join_week: np.ndarray,
 ) -> None:
+    """Decide the contracts ending this week and write the renewals."""
     pop, hist = result.population, result.history
     k = len(due)
-    end = contract_end[due]
+    end, term = terms.end[due], terms.term[due]
     decided = np.minimum(np.maximum(end // 7 - P.DECISION_LAG_WEEKS, join_week[due]), t)
     health = pop.mu[due] + hist.x[due, decided]
     churn_p = L.sigmoid(
@@ -339,33 +324,31 @@ def _renew(
             hist.escalations[due, decided],
             pop.stalled[due],
             decided * 7.0 - pop.created[due],
-            term[due],
+            term,
         )
     )
     pressure = hist.log_pressure[due, decided]
-    expand_p = L.sigmoid(L.expansion_logit(pop.segment[due], health, pressure, term[due]))
-    contract_p = L.sigmoid(L.contraction_logit(pop.segment[due], health, pressure, term[due]))
+    expand_p = L.sigmoid(L.expansion_logit(pop.segment[due], health, pressure, term))
+    contract_p = L.sigmoid(L.contraction_logit(pop.segment[due], health, pressure, term))
     churn = rng.random(k) < churn_p
     expand = ~churn & (rng.random(k) < expand_p)
-    old_seats = seats[due]
+    old_seats = terms.seats[due]
     contract = ~churn & ~expand & (old_seats >= 2) & (rng.random(k) < contract_p)
 
     grown = np.maximum(
-        np.ceil(old_seats * rng.uniform(1.1, 1.45, size=k)), np.ceil(np.exp(log_pool[due]) * 1.05)
+        np.ceil(old_seats * rng.uniform(1.1, 1.45, size=k)), np.ceil(pool[due] * 1.05)
     )
     shrunk = np.maximum(np.floor(old_seats * rng.uniform(0.6, 0.88, size=k)), 1.0)
     new_seats = np.where(expand, grown, np.where(contract, shrunk, old_seats))
     # A small yearly price uplift on flat renewals (monthly terms keep their price).
-    uplift = np.where(expand | contract | (term[due] < 12), 1.0, rng.uniform(1.0, 1.03, size=k))
-    new_price = np.round(price[due] * uplift, 2)
-    new_term = np.where(~churn & (term[due] == 1) & (rng.random(k) < 0.03), 12, term[due])
+    uplift = np.where(expand | contract | (term < 12), 1.0, rng.uniform(1.0, 1.03, size=k))
+    new_price = np.round(terms.price[due] * uplift, 2)
+    new_term = np.where(~churn & (term == 1) & (rng.random(k) < 0.03), 12, term)
     late = rng.random(k) < P.LATE_RENEWAL_SHARE
     new_start = end + np.where(late, rng.integers(1, 26, size=k), 0)
     new_end = window.add_months(new_start, new_term)
 
-    outcome = np.where(churn, 0, np.where(contract, 1, np.where(expand, 3, 2)))
-    result.add("decisions", account=due, day=end, outcome=outcome.astype(np.int8), churn_p=churn_p)
-
+    # A renewal signed after the data ends is not in the data (the account looks undecided).
     written = ~churn & (new_start < window.n_days)
     accounts = due[written]
     result.add(
@@ -379,13 +362,42 @@ def _renew(
         term=new_term[written],
         addon=np.zeros(len(accounts), dtype=bool),
     )
-    renewed = due[~churn]
-    seats[renewed] = new_seats[~churn]
-    price[renewed] = new_price[~churn]
-    term[renewed] = new_term[~churn]
-    contract_start[renewed] = new_start[~churn]
-    contract_end[renewed] = new_end[~churn]
-    alive_to[due[churn]] = end[churn]
+    renewed, kept = due[~churn], ~churn
+    terms.seats[renewed] = new_seats[kept]
+    terms.price[renewed] = new_price[kept]
+    terms.term[renewed] = new_term[kept]
+    terms.start[renewed] = new_start[kept]
+    terms.end[renewed] = new_end[kept]
+    terms.alive_to[due[churn]] = end[churn]
+
+
+def _sell_add_on(
+    rng: np.random.Generator,
+    result: ChunkResult,
+    d0: int,
+    upsell: np.ndarray,
+    terms: _Terms,
+    pool: np.ndarray,
+    day_from: np.ndarray,
+    n_days: int,
+) -> None:
+    """An add-on for the missing seats (at least 10% more), ending with the main contract."""
+    added = np.maximum(np.ceil(pool - terms.seats) + 1, np.ceil(0.1 * terms.seats))[upsell]
+    start = np.maximum(np.maximum(d0 + rng.integers(0, 7, size=len(upsell)), terms.start), day_from)
+    start = np.minimum(start, n_days - 1)[upsell]
+    result.add(
+        "contracts",
+        account=np.flatnonzero(upsell),
+        start=start,
+        end=terms.end[upsell],
+        arr=np.round(added * terms.price[upsell], 2),
+        seats=added,
+        plan=np.full(len(start), "add-on", dtype=object),
+        term=terms.term[upsell],
+        addon=np.ones(len(start), dtype=bool),
+    )
+    terms.seats[upsell] += added
+    terms.cooldown_until[upsell] = d0 // 7 + P.UPSELL_COOLDOWN_WEEKS
 
 
 def _in_window(

@@ -8,9 +8,8 @@ fitting it twice.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -20,6 +19,9 @@ from training import _booster
 from training._design import DesignSpec
 from training.calibration import Calibrator
 from training.segmented import GLOBAL, SegmentedModel
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 
 class GlobalModel:

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -28,6 +27,9 @@ from training._split import time_split
 from training.bands import choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
 from training.explain import Explanation
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 GLOBAL = "__global__"
 FORMAT_VERSION = 1
@@ -309,9 +311,9 @@ class SegmentedModel:
         model.segment_strategy_ = dict(payload["segment_strategy"])
         model.segment_reasons_ = dict(payload["segment_reasons"])
         files = payload["booster_files"]
-        model.global_booster_ = lgb.Booster(model_file=str(directory / files[GLOBAL]))
+        model.global_booster_ = _booster.booster_from_file(str(directory / files[GLOBAL]))
         model.boosters_ = {
-            key: lgb.Booster(model_file=str(directory / relative))
+            key: _booster.booster_from_file(str(directory / relative))
             for key, relative in files.items()
             if key != GLOBAL
         }

@@ -109,7 +109,8 @@ def tune_booster(
     study.sampler = optuna.samplers.TPESampler(seed=tc.seed + len(study.trials), multivariate=True)
 
     def objective(trial: Any) -> float:
-        params = _suggest(trial)
+        # The study maximises AUC, so the validation curve that pruning watches is AUC too.
+        params = {**_suggest(trial), "metric": ["auc"]}
         booster = _booster.fit_booster(
             x_train,
             y_train,

@@ -22,3 +22,14 @@ def test_parquet_round_trip(tmp_path: Path) -> None:
     frame = pd.DataFrame({"account_id": ["a", "b"], "arr": [1.0, float("nan")]})
     written = write_parquet(tmp_path / "frame.parquet", frame)
     pd.testing.assert_frame_equal(pd.read_parquet(written), frame)
+
+
+def test_written_files_honour_the_umask(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        written = write_json(tmp_path / "metrics.json", {})
+    finally:
+        os.umask(previous)
+    assert written.stat().st_mode & 0o777 == 0o644
