@@ -24,6 +24,9 @@ through days_to_renewal). Earlier terms of the same plan and ARR go back in step
 length to created_at (the first one clipped there); the export has no plan history, so every
 customer is assumed to have kept the plan they hold at the snapshot. Non-churners get a renewal
 term starting at D + 15 days: it starts after D, so no feature at D sees it, but the label does.
+The export says only that the customer stayed, not for how long, so that renewal runs past the
+end of the label window (one term of a month-to-month plan would end inside the horizon and turn
+every staying month-to-month customer into a churner).
 
 TotalCharges is left out: it is about tenure x MonthlyCharges and blank for tenure 0. `retain.toml`
 sets `[features] as_of_dates = ["D"]` (score the snapshot only) and `data_end` = D + horizon +
@@ -43,6 +46,9 @@ from features.importers._export import read_export, write_source
 from retain.config import LabelsConfig
 
 SNAPSHOT_DATE = pd.Timestamp("2024-01-01")
+_LABELS = LabelsConfig()
+# Labels are known once the horizon and grace after the snapshot have passed.
+DATA_END = SNAPSHOT_DATE + pd.Timedelta(days=_LABELS.horizon_days + _LABELS.grace_days + 1)
 # Every current term ends half a billing cycle after the snapshot: the next invoice date.
 CURRENT_TERM_END = SNAPSHOT_DATE + pd.Timedelta(days=15)
 TERM_MONTHS = {"Month-to-month": 1, "One year": 12, "Two year": 24}
@@ -66,13 +72,11 @@ def import_telco(csv_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
     telco = read_export(Path(csv_path), _SCHEMA)
     accounts = _accounts(telco)
     contracts = _contracts(telco, accounts["created_at"])
-    labels = LabelsConfig()
-    data_end = SNAPSHOT_DATE + pd.Timedelta(days=labels.horizon_days + labels.grace_days + 1)
     config = (
         "# Written by `retain import telco`: one snapshot, labels known by data_end.\n"
         "[features]\n"
         f'as_of_dates = ["{SNAPSHOT_DATE.date()}"]\n'
-        f'data_end = "{data_end.date()}"\n'
+        f'data_end = "{DATA_END.date()}"\n'
     )
     return write_source(
         Path(out_dir), {"accounts": accounts, "contracts": contracts}, config, defects=[]
@@ -133,6 +137,10 @@ def _contracts(telco: pd.DataFrame, created_at: pd.Series) -> pd.DataFrame:
     terms["start_date"] = _months_before_term_end((terms["k"] + 1) * terms["months"])
     keep = (terms["end_date"] > terms["created"]) & ((terms["k"] >= 0) | terms["renews"])
     terms = terms[keep].copy()
+    renewal = terms["k"] == -1
+    terms.loc[renewal, "end_date"] = terms.loc[renewal, "end_date"].clip(
+        lower=DATA_END + pd.DateOffset(years=1)
+    )
     terms["start_date"] = terms["start_date"].where(
         terms["start_date"] > terms["created"], terms["created"]
     )

@@ -91,7 +91,8 @@ def test_contracts_are_rebuilt_from_tenure_and_churn_is_the_missing_renewal(
             ("2023-11-01", "2023-11-16"),
             ("2023-11-16", "2023-12-16"),
             ("2023-12-16", "2024-01-16"),
-            ("2024-01-16", "2024-02-16"),  # the renewal: starts after the snapshot
+            # the renewal starts after the snapshot and runs past the label window
+            ("2024-01-16", "2025-07-30"),
         ],
         "Y-3": [("2022-12-01", "2023-01-16"), ("2023-01-16", "2024-01-16")],
     }
@@ -179,3 +180,10 @@ def test_shared_telco_imports_7043_accounts_without_blocking_defects(tmp_path: P
     )
     churn_rate = 1 - len(renewed) / 7043
     assert churn_rate == pytest.approx(1869 / 7043)  # the 26.5% of the published data
+
+    # The feature pipeline's labels carry exactly the export's churn flag.
+    from features import build_features
+
+    frame = build_features(source, load_config(out, workdir=tmp_path), as_of=[SNAPSHOT_DATE])
+    assert frame["label_known"].all()
+    assert frame["churn"].sum() == 1869
