@@ -196,7 +196,7 @@ def free_port() -> int:
 
 
 def start_server(
-    folder: Path, store: Path, port: int, defaults: bool, workdir: Path
+    folder: Path, store: Path, port: int, defaults: bool, workdir: Path, workers: int | None
 ) -> subprocess.Popen:
     command = [
         sys.executable,
@@ -212,6 +212,8 @@ def start_server(
     ]
     if defaults:
         command.append("--bentoml-defaults")
+    elif workers is not None:
+        command += ["--workers", str(workers)]
     env = {**os.environ, "RETAIN_API_TOKENS": TOKEN}
     process = subprocess.Popen(
         command,
@@ -251,6 +253,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--accounts", type=int, default=5_000)
     parser.add_argument("--bentoml-defaults", action="store_true")
+    parser.add_argument("--workers", type=int, help="API workers [serving.workers]")
     parser.add_argument(
         "--workdir", type=Path, help="Keep (and reuse) the model pair and store here."
     )
@@ -285,9 +288,11 @@ def main() -> None:
             ),
         ]
         port = free_port()
-        server = start_server(folder, store, port, args.bentoml_defaults, tmp)
+        server = start_server(folder, store, port, args.bentoml_defaults, tmp, args.workers)
         try:
             label = "BentoML defaults" if args.bentoml_defaults else "retain settings"
+            if args.workers and not args.bentoml_defaults:
+                label += f" w={args.workers}"
             for path, payload in cases:
                 for connections in args.connections:
                     row = measure(port, path, payload, args.duration, connections)

@@ -107,6 +107,9 @@ def _canonical_expression(spec: ColumnSpec, raw_type: str | None) -> str:
         expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS TIMESTAMP)"
     else:
         expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS {sql_type})"
+    if spec.type == "float":
+        # NaN is a value to DuckDB (one NaN makes a SUM NaN); the contract means "missing".
+        expression = f"CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END"
     if spec.default is not None:
         expression = f"COALESCE({expression}, {_literal(spec.default)})"
     return f"CAST({expression} AS {sql_type}) AS {_quote(spec.name)}"
@@ -249,6 +252,30 @@ class DataSource:
         return self.ibis.table(name)
 
     @cached_property
+    def data_start(self) -> pd.Timestamp | None:
+        """The first day of event history (usage, tickets, activities, surveys), or None.
+
+        Accounts and contracts often go back further than the event export; a snapshot before
+        the events begin would read "no usage" where the truth is "no data".
+        """
+        event_columns = {
+            "usage": "timestamp",
+            "tickets": "created_at",
+            "activities": "timestamp",
+            "surveys": "timestamp",
+        }
+        parts = [
+            f"SELECT MIN({_quote(column)}) AS t FROM {name}"
+            for name, column in event_columns.items()
+            if self.has(name)
+        ]
+        if not parts:
+            return None
+        query = f"SELECT MIN(t) FROM ({' UNION ALL '.join(parts)})"
+        earliest = self.connection.execute(query).fetchall()[0][0]
+        return None if earliest is None else pd.Timestamp(earliest).normalize()
+
+    @cached_property
     def data_end(self) -> pd.Timestamp:
         """The last date the data describes: the override, else the latest event date seen.
 
@@ -267,7 +294,8 @@ class DataSource:
                 ):
                     parts.append(f"SELECT MAX({_quote(column.name)}) AS t FROM {name}")
         value = self.connection.execute(f"SELECT MAX(t) FROM ({' UNION ALL '.join(parts)})")
-        latest = value.fetchone()[0]
+        # fetchall, not fetchone: DuckDB 2.0 blocks the connection while a result is half read.
+        latest = value.fetchall()[0][0]
         if latest is None:
             raise RetainError(f"No dates found in {self.location}; cannot infer the data's end.")
         return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)

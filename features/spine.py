@@ -2,6 +2,8 @@
 
 - `monthly`: every account active (a contract with start_date <= as_of < end_date) at each month
   start, from its first contract up to the data's end (exclusive);
+
+Neither spine starts before `history_days` after the event history begins (`first_snapshot_date`).
 - `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when the
   account is active then and as_of is before the data's end;
 - `explicit`: every account active at each given date.
@@ -65,15 +67,31 @@ def _empty() -> ir.Table:
     return ibis.memtable(frame)
 
 
-def monthly_spine(source: DataSource, account_ids: Sequence[str] | None = None) -> ir.Table:
+def first_snapshot_date(source: DataSource, config: Config) -> pd.Timestamp | None:
+    """The earliest as_of a spine may use: a full lookback after the event history begins.
+
+    None when the source has no event tables (snapshot-only data), where nothing is cut.
+    """
+    if source.data_start is None:
+        return None
+    return source.data_start + pd.Timedelta(days=config.features.history_days)
+
+
+def monthly_spine(
+    source: DataSource, config: Config, account_ids: Sequence[str] | None = None
+) -> ir.Table:
     contracts = _contracts(source, account_ids)
     first = contracts.start_date.min().to_pandas()
     if first is None or pd.isna(first):
         return _empty()
+    earliest = first_snapshot_date(source, config)
     month_starts = pd.date_range(
         pd.Timestamp(first).to_period("M").to_timestamp(), source.data_end, freq="MS"
     )
-    return _active_at(contracts, [m for m in month_starts if m < source.data_end], "monthly")
+    dates = [
+        m for m in month_starts if m < source.data_end and (earliest is None or m >= earliest)
+    ]
+    return _active_at(contracts, dates, "monthly")
 
 
 def renewals_spine(
@@ -84,6 +102,9 @@ def renewals_spine(
         "account_id", as_of=contracts.end_date.truncate("D") - days(config.labels.lead_days)
     ).distinct()
     ends = ends.filter(ends.as_of < ibis.literal(source.data_end.to_pydatetime()))
+    earliest = first_snapshot_date(source, config)
+    if earliest is not None:
+        ends = ends.filter(ends.as_of >= ibis.literal(earliest.to_pydatetime()))
     other = contracts.rename(_account_id="account_id")
     active = ends.join(
         other,
@@ -116,9 +137,10 @@ def snapshot_spine(
     if as_of:
         return explicit_spine(source, as_of, account_ids)
     if spine == "monthly":
-        return monthly_spine(source, account_ids)
+        return monthly_spine(source, config, account_ids)
     if spine == "renewals":
         return renewals_spine(source, config, account_ids)
     if spine == "both":
-        return monthly_spine(source, account_ids).union(renewals_spine(source, config, account_ids))
+        monthly = monthly_spine(source, config, account_ids)
+        return monthly.union(renewals_spine(source, config, account_ids))
     raise RetainError(f"Unknown spine {spine!r}; choose one of {', '.join(SPINES)}.")

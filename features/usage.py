@@ -63,7 +63,8 @@ def _aggregates_sql(key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.T
     - per account, event and day block from `origin` on: `days`.
 
     SQL because Ibis has no GROUPING SETS, and one scan instead of three matters on a
-    hundred-million-row table. The block layout is `features.windows.BLOCK_DAYS`.
+    hundred-million-row table. A count that is NaN (or infinite) is missing, not a number.
+    The block layout is `features.windows.BLOCK_DAYS`.
     """
     is_key = f"event IN ({', '.join(_sql_text(e) for e in key_events)})" if key_events else "TRUE"
     start = _sql_text(origin.strftime("%Y-%m-%d"))
@@ -78,7 +79,7 @@ def _aggregates_sql(key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.T
         FROM (
             SELECT account_id,
                    CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day,
-                   CASE WHEN isnan(count) THEN NULL ELSE count END AS amount,
+                   CASE WHEN isfinite(count) THEN count END AS amount,
                    {is_key} AS is_key,
                    CASE WHEN {recent} THEN user_id END AS user_id,
                    CASE WHEN {recent} THEN event END AS event,

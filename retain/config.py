@@ -68,6 +68,9 @@ class FeaturesConfig:
     # First date the data does not describe (exclusive end). None: the day after the latest
     # event date seen in the source.
     data_end: str | None = None
+    # Spines start this many days after the event history begins (source.data_start), so that
+    # every snapshot has the full 90-day lookback of usage, tickets and activities behind it.
+    history_days: int = 90
     # Snapshot dates for data with no history (one snapshot, such as the Telco import): when set,
     # `retain features` uses these dates instead of the monthly spine by default.
     as_of_dates: tuple[str, ...] = ()
@@ -153,9 +156,10 @@ class ServingConfig:
     model_alias: str = "champion"  # falls back to "challenger" when no champion exists
     top_k_reasons: int = 3
     renewal_signal_days: int = 120
-    # One API worker: on 2 shared cores a second worker competes with LightGBM's threads and
-    # the callers; the precomputed path is I/O-bound and one event loop serves it best.
-    workers: int = 1
+    # API worker processes. Measured on 2 cores (docs/benchmarks_serving.md): 2 workers beat 1
+    # on both endpoints even with the load generator on the same box (each worker runs
+    # LightGBM single-threaded, so they do not fight over cores).
+    workers: int = 2
 
 
 @dataclass(frozen=True)

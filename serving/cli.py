@@ -29,7 +29,7 @@ def serve(
         None, "--model-path", help="A saved model pair (churn/ and expansion/) instead of MLflow."
     ),
     store: Path = typer.Option(None, "--store", help="Score store written by `retain score`."),
-    workers: int = typer.Option(None, "--workers", help="API worker processes [default: 1]"),
+    workers: int = typer.Option(None, "--workers", help="API worker processes [default: 2]"),
     bentoml_defaults: bool = typer.Option(
         False, "--bentoml-defaults", hidden=True, help="BentoML's own settings (benchmark only)."
     ),

@@ -6,7 +6,7 @@ load in a background thread so `/readyz` can answer 503 until they are loaded an
 prediction has run; `/healthz` answers as soon as the process is up.
 
 Latency settings (docs/benchmarks_serving.md has the measurements): access logging and the
-Prometheus metrics middleware are off, one worker (serving.workers), `retain serve` sets
+Prometheus metrics middleware are off, two workers (serving.workers), `retain serve` sets
 OMP_NUM_THREADS=1 and OTEL_SDK_DISABLED=true, and the precomputed path is an `async` method
 that never leaves the event loop.
 """

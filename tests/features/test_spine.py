@@ -72,3 +72,21 @@ def test_bad_spine_and_bad_dates_are_clear_errors():
         build_features(_source(), Config(), spine="weekly")
     with pytest.raises(RetainError, match="not a date"):
         build_features(_source(), Config(), as_of=["next tuesday"])
+
+
+def test_spines_start_a_full_lookback_after_the_event_history_begins():
+    # Contracts go back to January, but the usage export only starts on 2023-04-10.
+    usage = pd.DataFrame(
+        {"account_id": ["a"], "timestamp": [T("2023-04-10 09:00")], "event": ["login"]}
+    )
+    source = DataSource.from_frames(
+        {"accounts": ACCOUNTS, "contracts": CONTRACTS, "usage": usage}, data_end="2023-09-01"
+    )
+    config = Config().with_overrides({"features": {"history_days": 30}})
+
+    monthly = build_features(source, config, spine="monthly")
+    renewals = build_features(source, config, spine="renewals")
+
+    # 2023-04-10 + 30 days = 2023-05-10: the first month start with a full lookback is June.
+    assert monthly["as_of"].min() == T("2023-06-01")
+    assert renewals.empty  # b's renewal snapshot (2023-03-17) predates the event history
