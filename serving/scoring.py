@@ -96,7 +96,14 @@ def load_model_pair(config: Config) -> ModelPair:
                     f"Model folder {folder} does not exist: serving.model_path must hold "
                     f"'churn' and 'expansion' folders written by SegmentedModel.save"
                 )
-            models[target] = SegmentedModel.load(folder)
+            try:
+                models[target] = SegmentedModel.load(folder)
+            except (KeyError, ValueError, TypeError, OSError) as error:
+                # A folder saved by another version of retain, or a damaged one.
+                raise RetainError(
+                    f"Cannot load the {target} model in {folder} ({type(error).__name__}: "
+                    f"{error}); save it again with this version of retain"
+                ) from error
             infos[target] = ModelInfo(
                 name=f"{config.tracking.registered_model_prefix}-{target}",
                 version=f"path:{_folder_digest(folder)}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,20 @@ class SegmentedModel:
         names = list(spec.feature_names)
         cats = spec.categorical_indices
 
-        def fit_on(mask: np.ndarray, key: str) -> lgb.Booster:
+        segment_names = sorted(set(segments.tolist()))
+        masks = {GLOBAL: np.ones(len(X), dtype=bool)}
+        masks |= {segment: segments == segment for segment in segment_names}
+        positives = {s: int(labels[masks[s] & train].sum()) for s in segment_names}
+        own = [s for s in segment_names if positives[s] >= tc.min_positives_per_segment]
+        jobs = [GLOBAL, *own]
+        # Independent boosters fit side by side, one thread each: LightGBM scales poorly across
+        # threads on a shared machine, and separate fits need no synchronisation at all.
+        workers = max(1, min(tc.num_threads, len(jobs)))
+        threads = max(1, tc.num_threads // workers)
+
+        def fit_on(key: str) -> lgb.Booster:
+            mask = masks[key]
+            overrides = {"num_threads": threads, **params.get(key, {})}
             return _booster.fit_booster(
                 matrix[mask & train],
                 labels[mask & train],
@@ -99,11 +113,12 @@ class SegmentedModel:
                 feature_names=names,
                 categorical=cats,
                 config=tc,
-                overrides=params.get(key),
+                overrides=overrides,
             )
 
-        everything = np.ones(len(X), dtype=bool)
-        global_booster = fit_on(everything, GLOBAL)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            fitted = dict(zip(jobs, pool.map(fit_on, jobs), strict=True))
+        global_booster = fitted[GLOBAL]
         global_margin = _booster.raw_margin(global_booster, matrix)
         global_calibrator = fit_calibrator(
             global_margin[valid], labels[valid], isotonic_min_rows=tc.isotonic_min_rows
@@ -122,21 +137,19 @@ class SegmentedModel:
         calibrators: dict[str, Calibrator] = {}
         metrics: dict[str, dict[str, float]] = {}
         margin = global_margin.copy()
-        segment_names = sorted(set(segments.tolist()))
         for segment in segment_names:
-            in_segment = segments == segment
-            positives = int(labels[in_segment & train].sum())
-            if positives >= tc.min_positives_per_segment:
-                boosters[segment] = fit_on(in_segment, segment)
+            in_segment = masks[segment]
+            if segment in fitted:
+                boosters[segment] = fitted[segment]
                 strategy[segment] = "own"
                 reasons[segment] = (
-                    f"{positives} training positives >= {tc.min_positives_per_segment}"
+                    f"{positives[segment]} training positives >= {tc.min_positives_per_segment}"
                 )
                 margin[in_segment] = _booster.raw_margin(boosters[segment], matrix[in_segment])
             else:
                 strategy[segment] = "global"
                 reasons[segment] = (
-                    f"{positives} training positives < {tc.min_positives_per_segment}: "
+                    f"{positives[segment]} training positives < {tc.min_positives_per_segment}: "
                     "global booster, segment calibration"
                 )
             calibration_rows = in_segment & valid
@@ -152,7 +165,7 @@ class SegmentedModel:
             p_valid = calibrator.predict(margin[calibration_rows])
             metrics[segment] = {
                 "train_rows": int((in_segment & train).sum()),
-                "train_positives": positives,
+                "train_positives": positives[segment],
                 "valid_rows": int(calibration_rows.sum()),
                 "valid_positives": int(labels[calibration_rows].sum()),
                 **validation_metrics(labels[calibration_rows], p_valid),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -98,3 +100,18 @@ def test_serve_refuses_a_missing_model(tmp_path, monkeypatch) -> None:
     result = CliRunner().invoke(app, ["serve", "--no-auth", "--model-path", str(tmp_path / "none")])
     assert isinstance(result.exception, RetainError)
     assert "does not exist" in str(result.exception)
+
+
+def test_serve_reports_an_unreadable_model_cleanly(trained: dict, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    broken = tmp_path / "models"
+    shutil.copytree(trained["folder"], broken)
+    # Same format version, a key missing: what a model saved by a slightly older build looks like.
+    saved = json.loads((broken / "churn" / "model.json").read_text())
+    del saved["bands"]
+    (broken / "churn" / "model.json").write_text(json.dumps(saved))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["serve", "--no-auth", "--model-path", str(broken)])
+    assert isinstance(result.exception, RetainError)
+    assert "Cannot load the churn model" in str(result.exception)
