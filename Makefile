@@ -18,10 +18,28 @@ $(BIN)/retain: pyproject.toml
 
 install: $(BIN)/retain
 
+# 48 months, not the simulator's default 36: outcomes are known only 210 days after a snapshot,
+# so 8 quarterly backtest cutoffs with a year of training history before the first need 4 years.
 demo: install
-	$(BIN)/retain simulate --out $(DEMO)
+	$(BIN)/retain simulate --out $(DEMO) --months 48
 	$(BIN)/retain validate --data $(DEMO)
-	$(BIN)/retain features --data $(DEMO) --out $(OUT)/features.parquet
+	$(BIN)/retain features --data $(DEMO) --spine both --out $(OUT)/features.parquet
+	$(BIN)/retain train --data $(DEMO) --features $(OUT)/features.parquet
+	$(BIN)/retain backtest --data $(DEMO) --features $(OUT)/features.parquet --out $(OUT)/backtest
+	$(BIN)/retain promote --target churn --data $(DEMO) --features $(OUT)/features.parquet
+	$(BIN)/retain promote --target expansion --data $(DEMO) --features $(OUT)/features.parquet
+	$(BIN)/retain score --data $(DEMO) --out $(OUT)/scores.parquet
+	$(BIN)/retain report accounts --data $(DEMO) --out $(OUT)/review.html
+	@# drift exits 1 when something moved: that is a finding, not a failed demo (2 is an error)
+	$(BIN)/retain drift --reference $(OUT)/features.parquet --reference-as-of 2025-04-01 \
+		--current $(OUT)/features.parquet --current-as-of 2025-10-01 --out $(OUT)/drift; \
+		test $$? -le 1
+	@echo ""
+	@echo "Backtest report:   $(OUT)/backtest/report.html"
+	@echo "Account review:    $(OUT)/review.html"
+	@echo "Scores (CRM file): $(OUT)/scores.csv"
+	@echo "Drift report:      $(OUT)/drift/drift.html"
+	@echo "MLflow UI:         $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)"
 
 test: install
 	$(BIN)/pytest -n 2
