@@ -28,8 +28,9 @@ CONTACT_COUNTS = (
     "champion_left_90d",
     "executive_sponsor_present",
     "decision_maker_present",
+    "executive_sponsor_lost",
 )
-CONTACT_VALUES = ("days_since_champion_left",)
+CONTACT_VALUES = ("days_since_champion_left", "days_since_sponsor_left")
 ACTIVITY_COUNTS = ("meetings_90d", "qbrs_180d", "emails_out_90d")
 ACTIVITY_VALUES = ("outreach_response_rate_90d", "days_since_last_touch")
 
@@ -75,6 +76,22 @@ def days_since_champion_left(c: ir.Table) -> ir.Value:
     return days_between(c.as_of.max(), last_left)
 
 
+def days_since_sponsor_left(c: ir.Table) -> ir.Value:
+    last_left = c.left_at.max(where=_left_before(c) & (c.role == "executive_sponsor"))
+    return days_between(c.as_of.max(), last_left)
+
+
+def executive_sponsor_lost(c: ir.Table) -> ir.Value:
+    """1.0 when the account had an executive sponsor who left and none is in place now.
+
+    Distinguishes a lost sponsor (a relationship gap) from an account that never had one.
+    """
+    sponsor = c.role == "executive_sponsor"
+    had_one = c.count(where=_left_before(c) & sponsor) > 0
+    has_one = c.count(where=_active(c) & sponsor) > 0
+    return flag(had_one & ~has_one)
+
+
 CONTACT_FEATURES = (
     active_contacts,
     champion_present,
@@ -82,6 +99,8 @@ CONTACT_FEATURES = (
     days_since_champion_left,
     executive_sponsor_present,
     decision_maker_present,
+    executive_sponsor_lost,
+    days_since_sponsor_left,
 )
 
 

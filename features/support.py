@@ -13,6 +13,7 @@ from features.windows import (
     SECONDS_PER_HOUR,
     SNAPSHOT_ID,
     attach,
+    change_pct,
     days,
     in_window,
     nan_as_null,
@@ -28,7 +29,7 @@ COUNTS = (
     "open_tickets",
     "open_escalations",
 )
-VALUES = ("median_resolution_hours_90d", "ticket_csat_avg_90d")
+VALUES = ("median_resolution_hours_90d", "ticket_csat_avg_90d", "tickets_90d_change_pct")
 
 
 def _created_within(t: ir.Table, n: int) -> ir.BooleanValue:
@@ -41,6 +42,11 @@ def _open(t: ir.Table) -> ir.BooleanValue:
 
 def _resolved_within(t: ir.Table, n: int) -> ir.BooleanValue:
     return (t.resolved_at < t.as_of) & (t.resolved_at >= t.as_of - days(n))
+
+
+def _created_between(t: ir.Table, n_from: int, n_to: int) -> ir.BooleanValue:
+    """Created in `[as_of - n_from days, as_of - n_to days)`."""
+    return (t.created_at >= t.as_of - days(n_from)) & (t.created_at < t.as_of - days(n_to))
 
 
 def tickets_30d(t: ir.Table) -> ir.Value:
@@ -81,6 +87,15 @@ def ticket_csat_avg_90d(t: ir.Table) -> ir.Value:
     return t.csat.mean(where=_resolved_within(t, 90))
 
 
+def tickets_prior_90d(t: ir.Table) -> ir.Value:
+    return t.count(where=_created_between(t, 180, 90))
+
+
+def tickets_90d_change_pct(s: ir.Table) -> ir.Value:
+    """Ticket trend: the last 90 days vs the 90 days before (NULL when there were none before)."""
+    return change_pct(s.tickets_90d, s.tickets_prior_90d)
+
+
 FEATURES = (
     tickets_30d,
     tickets_90d,
@@ -91,6 +106,7 @@ FEATURES = (
     open_escalations,
     median_resolution_hours_90d,
     ticket_csat_avg_90d,
+    tickets_prior_90d,
 )
 
 
@@ -107,4 +123,5 @@ def support_features(spine: ir.Table, source: DataSource, config: Config) -> ir.
     # No lower bound: a ticket opened a year ago and still open counts as open.
     t = in_window(spine, tickets, "created_at")
     per_snapshot = t.group_by(SNAPSHOT_ID).aggregate(**{fn.__name__: fn(t) for fn in FEATURES})
+    per_snapshot = per_snapshot.mutate(tickets_90d_change_pct=tickets_90d_change_pct(per_snapshot))
     return attach(spine, per_snapshot, counts=COUNTS, values=VALUES)

@@ -113,6 +113,20 @@ def key_events_prior_28d(d: ir.Table) -> ir.Value:
     return d.key_events.sum(where=(d.age > 28) & (d.age <= 56))
 
 
+def key_events_slope_12w_pct(d: ir.Table) -> ir.Value:
+    """Least-squares slope of weekly key events over 12 weeks, as % of their weekly mean.
+
+    Volume of the value-delivering events is the densest read of how the account is doing, so
+    its trend is the earliest sign of a decline (or of growth) that a user count still hides.
+    """
+    in_12w = d.age <= 7 * WEEKS
+    week_index = (WEEKS - 1) - (d.age - 1) // 7  # oldest week 0 .. the week before as_of 11
+    centered = week_index.cast("float64") - (WEEKS - 1) / 2
+    slope = (d.key_events * centered).sum(where=in_12w) / _X_SUM_SQUARES
+    mean = d.key_events.sum(where=in_12w) / WEEKS
+    return ratio(slope, mean) * 100.0
+
+
 def events_14d(d: ir.Table) -> ir.Value:
     return d.events.sum(where=d.age <= 14)
 
@@ -129,6 +143,7 @@ DAY_AGGREGATES = (
     events_14d,
     events_prior_14d,
 )
+DAY_TRENDS = (key_events_slope_12w_pct,)  # NULL, not zero, without key events to trend
 
 
 # -- per snapshot, from each user's weekly activity mask (`u`) -------------------------------------
@@ -192,6 +207,17 @@ def key_events_per_active_user_28d(s: ir.Table) -> ir.Value:
     return ratio(s.key_events_28d, s.active_users_28d)
 
 
+def key_events_per_active_user_28d_change_pct(s: ir.Table) -> ir.Value:
+    """Depth trend: key events per active user in the last 28 days vs the 28 days before."""
+    prior = ratio(s.key_events_prior_28d, s.active_users_prior_28d)
+    return change_pct(s.key_events_per_active_user_28d, prior)
+
+
+def seat_utilization_90d(s: ir.Table) -> ir.Value:
+    """Users seen in 90 days per licensed seat: how many people the account really provisions."""
+    return ratio(s.active_users_90d, s.seats)
+
+
 def usage_14d_change_pct(s: ir.Table) -> ir.Value:
     return change_pct(s.events_14d, s.events_prior_14d)
 
@@ -229,12 +255,17 @@ VALUES = (
     "usage_drop_40pct_14d",
     "seat_utilization",
     "days_since_last_activity",
+    "key_events_slope_12w_pct",
+    "key_events_per_active_user_28d_change_pct",
+    "seat_utilization_90d",
 )
 USER_VALUES = (
     "active_users_28d_change_pct",
     "key_events_per_active_user_28d",
     "weekly_active_users_slope_12w_pct",
     "seat_utilization",
+    "key_events_per_active_user_28d_change_pct",
+    "seat_utilization_90d",
 )
 
 
@@ -259,7 +290,7 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     d = in_window(spine, daily, "day", WINDOW_DAYS)
     d = d.mutate(age=age_days(d, "day"))
     per_snapshot = d.group_by(SNAPSHOT_ID).aggregate(
-        **{fn.__name__: fn(d) for fn in DAY_AGGREGATES}
+        **{fn.__name__: fn(d) for fn in (*DAY_AGGREGATES, *DAY_TRENDS)}
     )
     last_active = _last_active_day(spine, d, daily)
 
@@ -299,7 +330,10 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
         )
         # Zero-filled before the ratios: no activity in a window is a real zero.
         s = s.mutate(
-            **{c: s[c].fill_null(0) for c in ("active_users_28d", "active_users_prior_28d")}
+            **{
+                c: s[c].fill_null(0)
+                for c in ("active_users_28d", "active_users_prior_28d", "active_users_90d")
+            }
         )
         derived = (
             active_users_28d_change_pct,
@@ -308,6 +342,7 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
             usage_14d_change_pct,
             seat_utilization,
             days_since_last_activity,
+            seat_utilization_90d,
         )
     else:
         counts = [c for c in counts if c not in USER_COUNTS]
@@ -315,6 +350,10 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
         derived = (key_events_28d_change_pct, usage_14d_change_pct, days_since_last_activity)
     s = s.mutate(**{fn.__name__: s[fn.__name__].fill_null(0) for fn in DAY_AGGREGATES})
     s = s.mutate(**{fn.__name__: fn(s) for fn in derived})
+    if _has_user_ids(source):
+        s = s.mutate(
+            key_events_per_active_user_28d_change_pct=key_events_per_active_user_28d_change_pct(s)
+        )
     drop = _usage_drop(config)
     s = s.mutate(**{drop.__name__: drop(s)})
     return attach(spine, s, counts=counts, values=values)

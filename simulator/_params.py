@@ -65,10 +65,18 @@ UPSELL_FREEZE_WEEKS = 8  # close to a renewal, more seats are bought in the rene
 LATE_RENEWAL_SHARE = 0.1  # renewals signed a few days after the end date (inside the grace)
 
 # Usage: daily probability that a provisioned user is active, and the events of an active day.
-USAGE_BASE_LOGIT = -3.0
+# A licensed user of average health works in the product on about one workday in ten (sigmoid
+# of -2.5 is 7.6% of all days, weekends quiet); at -3.0 a small account showed less than one
+# active user-day a week, too little for any CS team to see a trend in. Not higher, because
+# usage rows grow with active user-days and 100,000 accounts must stay a few hundred million rows.
+USAGE_BASE_LOGIT = -2.5
 USAGE_HEALTH_WEIGHT = 1.6
 USER_EFFECT_SD = 0.5
 WEEKEND_FACTOR = 0.2
+# Value events per active day of a user at average health: a working session is several reports
+# or workflow runs, not one. Counts carry the depth of use without adding rows.
+REPORTS_PER_DAY = 4.0
+WORKFLOW_RUNS_PER_DAY = 6.0
 POOL_HEALTH_GROWTH = 0.15  # yearly log-growth of provisioned users per unit of health
 
 

@@ -151,18 +151,14 @@ def _key(segment: str) -> str:
 
 
 def _comparison_models(
-    rows: pd.DataFrame,
-    target: str,
-    config: Config,
-    segment_params: dict[str, dict[str, Any]] | None,
+    model: SegmentedModel, rows: pd.DataFrame, target: str, config: Config
 ) -> dict[str, tuple[Any, np.ndarray]]:
     """The global model (already out-of-time) and the baselines fitted on the training window,
     each with its validation-row probabilities, so the table compares like with like."""
     y = rows[target].astype(int).to_numpy()
     valid, _ = time_split(rows["as_of"], config.training.validation_fraction, config.training.seed)
-    global_model = GlobalModel(target, config, params=(segment_params or {}).get(GLOBAL)).fit(
-        rows, y
-    )
+    # The segmented model trained the global booster on the same rows and split.
+    global_model = GlobalModel.from_segmented(model)
     out = {"global": (global_model, global_model.predict_proba(rows[valid])[:, 1])}
     for name, baseline in (
         ("logistic", LogisticBaseline(target, config)),
