@@ -122,6 +122,13 @@ CATALOGUE: dict[str, Entry] = {
     "days_since_last_activity": _days(
         "Days since last activity", lambda d: f"Last product activity {d} ago"
     ),
+    "key_events_slope_12w_pct": _change("Weekly key value events", " per week over 12 weeks"),
+    "key_events_per_active_user_28d_change_pct": _change(
+        "Key events per active user", " over the last 28 days"
+    ),
+    "seat_utilization_90d": _format(
+        "Users per seat (90 days)", "ratio", "Users active in 90 days fill {v:.0f}% of licensed seats", 100.0
+    ),
     # support
     "tickets_30d": _count("Tickets (30 days)", "support ticket", " in the last 30 days"),
     "tickets_90d": _count("Tickets (90 days)", "support ticket", " in the last 90 days"),
@@ -142,6 +149,7 @@ CATALOGUE: dict[str, Entry] = {
     "ticket_csat_avg_90d": _format(
         "Ticket CSAT", "score 1-5", "Ticket CSAT averages {v:.1f} of 5 (90 days)"
     ),
+    "tickets_90d_change_pct": _change("Support tickets", " vs the 90 days before"),
     # relationship
     "active_contacts": _count("Active contacts", "active contact", " at the account"),
     "champion_present": _flag("Champion", "A champion is in place", "No champion in place"),
@@ -153,6 +161,14 @@ CATALOGUE: dict[str, Entry] = {
     ),
     "executive_sponsor_present": _flag(
         "Executive sponsor", "An executive sponsor is engaged", "No executive sponsor"
+    ),
+    "executive_sponsor_lost": _flag(
+        "Executive sponsor lost",
+        "The executive sponsor left and has not been replaced",
+        "No executive sponsor lost",
+    ),
+    "days_since_sponsor_left": _days(
+        "Days since sponsor left", lambda d: f"Executive sponsor left {d} ago"
     ),
     "decision_maker_present": _flag(
         "Decision maker", "The decision maker is a known contact", "No decision maker in contact"
@@ -207,6 +223,8 @@ _MISSING: dict[str, str] = {
     "nps_change": "No NPS trend (fewer than two responses)",
     "days_since_last_nps": "No NPS response on record",
     "days_since_champion_left": "No champion has left",
+    "days_since_sponsor_left": "No executive sponsor has left",
+    "tickets_90d_change_pct": "No tickets in the 90 days before to compare with",
     "days_to_first_value": "First value not reached yet",
     "days_since_last_activity": "No product activity on record",
     "days_since_last_touch": "No CSM touch on record",
@@ -215,6 +233,7 @@ _MISSING: dict[str, str] = {
     "median_resolution_hours_90d": "No resolved tickets in the last 90 days",
     "outreach_response_rate_90d": "No outreach in the last 90 days",
     "seat_utilization": "Seat count unknown",
+    "seat_utilization_90d": "Seat count unknown",
 }
 
 

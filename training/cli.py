@@ -128,25 +128,51 @@ def _feature_frame(
 
 def promote_command(
     target: str = typer.Option(..., "--target", help="churn or expansion."),
-    version: str = typer.Option(..., "--version", help="Registered model version to promote."),
-    reason: str = typer.Option(..., "--reason", help="Why (recorded as a tag)."),
+    version: str = typer.Option(
+        None, "--version", help="Registered version to promote (default: the challenger)."
+    ),
+    reason: str = typer.Option(
+        None, "--reason", help="Why, recorded as a tag (default: the gate's verdict)."
+    ),
     force: bool = typer.Option(
-        False, "--force", help="Promote even when the backtest gate says no."
+        False, "--force", help="Skip the backtest gate (a --reason is then required)."
+    ),
+    data: Path = typer.Option(None, "--data", help="Data source for the backtest gate."),
+    features: Path = typer.Option(
+        None, "--features", help="Feature frame parquet for the backtest gate."
     ),
 ) -> None:
-    """Move the `champion` alias of retain-<target> to VERSION and record who/when/why."""
+    """Move `champion` of retain-<target> to the challenger (or VERSION) when the backtest gate
+    says it is better, and record who/when/why as tags."""
     from rich.console import Console
 
     from features.frame import TARGETS
     from retain.config import load_config
     from retain.errors import RetainError
-    from training.registry import promote
+    from training.registry import CHALLENGER, promote, version_of
 
     if target not in TARGETS:
         raise RetainError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
-    config = load_config()
-    # The evaluation stage's backtest gate goes here; --force will bypass it.
-    ref = promote(target, version, reason, config)
-    Console().print(
-        f"{ref.name} version {ref.version} is now @{ref.alias}" + (" (forced)" if force else "")
-    )
+    config = load_config(data)
+    challenger = version_of(target, CHALLENGER, config)
+    version = version or challenger
+    if version is None:
+        raise RetainError(f"retain-{target} has no challenger; pass --version or run retain train")
+    if force:
+        if not reason:
+            raise RetainError("--force needs a --reason: the tag records why the gate was skipped")
+        why = f"{reason} (forced past the backtest gate)"
+    else:
+        if version != challenger:
+            raise RetainError(
+                f"The backtest gate compares the challenger (version {challenger}) with the "
+                f"champion; promote version {version} with --force --reason ..."
+            )
+        from evaluation.gate import check_promotion
+
+        decision = check_promotion(target, config, data=data, features=features)
+        if not decision.promote:
+            raise RetainError(f"Not promoted: {decision.reason}")
+        why = reason or decision.reason
+    ref = promote(target, version, why, config)
+    Console().print(f"{ref.name} version {ref.version} is now @{ref.alias}: {why}")

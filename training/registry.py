@@ -114,6 +114,13 @@ def _version_by_alias(client: Any, name: str, alias: str) -> Any | None:
         return None
 
 
+def version_of(target: str, alias: str, config: Config | None = None) -> str | None:
+    """The version `alias` of retain-<target> points at, or None."""
+    config = config or Config()
+    found = _version_by_alias(_client(config), model_name(target, config), alias)
+    return None if found is None else str(found.version)
+
+
 def load_registered(
     target: str, alias: str = CHAMPION, config: Config | None = None
 ) -> tuple[SegmentedModel, ModelRef]:

@@ -36,7 +36,9 @@ def small_demo(tmp_path_factory) -> Path:
     from simulator import simulate
 
     data = tmp_path_factory.mktemp("demo")
-    simulate(data, n_accounts=200, months=24, seed=1)
+    # 30 months: spines start 90 days into the event history and outcomes take 210 days, so
+    # this is what two quarterly cutoffs need.
+    simulate(data, n_accounts=200, months=30, seed=1)
     with (data / "retain.toml").open("a", encoding="utf-8") as handle:
         handle.write(FAST_SETTINGS)
     return data

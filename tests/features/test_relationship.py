@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 
 from features.relationship import ACTIVITY_COUNTS, ACTIVITY_VALUES, CONTACT_COUNTS, CONTACT_VALUES
@@ -22,6 +23,8 @@ def test_relationship_values_on_a_hand_built_account():
     assert r["champion_left_90d"] == 1.0  # k1 left 30 days ago
     assert r["days_since_champion_left"] == pytest.approx(30.0)
     assert r["executive_sponsor_present"] == 1.0
+    assert r["executive_sponsor_lost"] == 0.0
+    assert pd.isna(r["days_since_sponsor_left"])
     assert r["decision_maker_present"] == 0.0
     assert r["meetings_90d"] == 1
     assert r["qbrs_180d"] == 1
@@ -30,10 +33,39 @@ def test_relationship_values_on_a_hand_built_account():
     assert r["days_since_last_touch"] == pytest.approx(9.0)
 
 
+def test_a_sponsor_who_left_unreplaced_is_lost_and_one_never_had_is_not():
+    frames = base_frames()
+    contacts = frames["contacts"]
+    contacts.loc[contacts["contact_id"] == "k2", "left_at"] = day(-45)
+    frame = build(only(frames, "contacts"))
+    r = row(frame)
+    assert r["executive_sponsor_present"] == 0.0
+    assert r["executive_sponsor_lost"] == 1.0
+    assert r["days_since_sponsor_left"] == pytest.approx(45.0)
+    never = row(frame, "a2")
+    assert never["executive_sponsor_present"] == 0.0 and never["executive_sponsor_lost"] == 0.0
+    replaced = plant(
+        frames,
+        "contacts",
+        [
+            {
+                "contact_id": "k7",
+                "account_id": "a1",
+                "role": "executive_sponsor",
+                "added_at": day(-10),
+            }
+        ],
+    )
+    r = row(build(only(replaced, "contacts")))
+    assert r["executive_sponsor_lost"] == 0.0
+    assert r["days_since_sponsor_left"] == pytest.approx(45.0)
+
+
 def test_relationship_is_point_in_time():
     frames = base_frames()
     contacts = frames["contacts"]
     contacts.loc[contacts["contact_id"] == "k3", "left_at"] = day(10)  # leaves later
+    contacts.loc[contacts["contact_id"] == "k2", "left_at"] = AS_OF  # the sponsor leaves at as_of
     frames = plant(
         frames,
         "contacts",

@@ -38,6 +38,9 @@ def test_usage_values_on_a_hand_built_account():
     assert r["seat_utilization"] == pytest.approx(2 / 20)  # 20 seats in force
     assert r["days_since_last_activity"] == 1.0
     assert r["weekly_active_users_slope_12w_pct"] > 0  # u2 joined 6 weeks ago
+    assert r["key_events_slope_12w_pct"] == pytest.approx(0.0)  # 7 reports every week
+    assert r["key_events_per_active_user_28d_change_pct"] == 0.0  # 14 per user in both periods
+    assert r["seat_utilization_90d"] == pytest.approx(2 / 20)
 
 
 def _usage(counts_by_day: dict[int, list[str]]) -> pd.DataFrame:
@@ -62,6 +65,26 @@ def test_a_drop_of_half_within_two_weeks_sets_the_drop_flag_and_a_falling_slope(
     assert r["active_users_28d"] == 5
     assert r["weekly_active_users_slope_12w_pct"] < 0
     assert r["days_since_last_activity"] == 1.0
+
+
+def test_key_events_rising_week_by_week_give_a_positive_slope_and_deeper_use():
+    frames = base_frames()
+    # x + 1 reports in week x (oldest week 0 .. the week before as_of 11), all by u1:
+    # the least-squares slope is 1 report a week on a mean of 6.5.
+    frames["usage"] = pd.DataFrame(
+        [
+            {"account_id": "a1", "timestamp": day(-(7 * (11 - x) + 1 + i % 7)), "user_id": "u1"}
+            for x in range(12)
+            for i in range(x + 1)
+        ]
+    ).assign(event="report_created")
+    r = row(build(only(frames, "usage"), config=KEY_EVENTS))
+    assert r["key_events_slope_12w_pct"] == pytest.approx(100 / 6.5)
+    # 28d: weeks 8-11 hold 9+10+11+12 = 42; prior 28d: weeks 4-7 hold 5+6+7+8 = 26; one user.
+    assert r["key_events_per_active_user_28d_change_pct"] == pytest.approx((42 - 26) / 26 * 100)
+    quiet = row(build(only(frames, "usage"), config=KEY_EVENTS), "a2")
+    assert pd.isna(quiet["key_events_slope_12w_pct"])
+    assert pd.isna(quiet["key_events_per_active_user_28d_change_pct"])
 
 
 def test_windows_exclude_as_of_and_include_their_first_day():
@@ -101,8 +124,15 @@ def test_usage_without_user_ids_keeps_only_event_features():
     frames["usage"] = frames["usage"].drop(columns=["user_id"])
     frame = build(only(frames, "usage"))
     assert "events_28d" in frame and "days_since_last_activity" in frame
-    for column in ("active_users_28d", "seat_utilization", "weekly_active_users_slope_12w_pct"):
+    for column in (
+        "active_users_28d",
+        "seat_utilization",
+        "seat_utilization_90d",
+        "weekly_active_users_slope_12w_pct",
+        "key_events_per_active_user_28d_change_pct",
+    ):
         assert column not in frame
+    assert "key_events_slope_12w_pct" in frame
 
 
 def test_the_usage_table_brings_exactly_the_usage_family():
