@@ -110,9 +110,18 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class BandsConfig:
-    """Health bands on churn probability, chosen from out-of-time predictions, not by hand."""
+    """Health bands on churn probability, chosen from out-of-time outcomes, not by hand.
 
-    red_share: float = 0.15  # the riskiest share of accounts is red ...
+    Red is the largest group of riskiest accounts that renewed at most `red_max_renewal_rate` of
+    the time, green the largest group of safest accounts that renewed at least
+    `green_min_renewal_rate` of the time: the band names then promise renewal rates a CS leader
+    can check. The shares apply only when the labels cannot support the targets.
+    """
+
+    red_max_renewal_rate: float = 0.40  # red means "more likely to leave than to stay"
+    green_min_renewal_rate: float = 0.95
+    min_band_rows: int = 20  # a band needs this many out-of-time rows to be trusted
+    red_share: float = 0.15  # fallback: the riskiest share of accounts is red ...
     green_share: float = 0.60  # ... the safest share is green; the rest yellow
 
 

@@ -127,7 +127,10 @@ CATALOGUE: dict[str, Entry] = {
         "Key events per active user", " over the last 28 days"
     ),
     "seat_utilization_90d": _format(
-        "Users per seat (90 days)", "ratio", "Users active in 90 days fill {v:.0f}% of licensed seats", 100.0
+        "Users per seat (90 days)",
+        "ratio",
+        "Users active in 90 days fill {v:.0f}% of licensed seats",
+        100.0,
     ),
     # support
     "tickets_30d": _count("Tickets (30 days)", "support ticket", " in the last 30 days"),

@@ -89,6 +89,7 @@ class ScoreResponse(BaseModel):
 class Metadata(BaseModel):
     model: Models
     features: list[str]
-    bands: dict[str, float]
+    # thresholds (green_below, red_from) and how each was chosen (basis)
+    bands: dict[str, float | dict[str, str] | str]
     max_accounts_per_request: int
     store_accounts: int

@@ -53,7 +53,7 @@ class ModelPair:
         return names
 
     @property
-    def bands(self) -> dict[str, float]:
+    def bands(self) -> dict[str, Any]:
         return dict(self.churn.bands_)
 
     def info(self) -> dict[str, dict[str, str]]:

@@ -343,7 +343,9 @@ def _renew(
     # A small yearly price uplift on flat renewals (monthly terms keep their price).
     uplift = np.where(expand | contract | (term < 12), 1.0, rng.uniform(1.0, 1.03, size=k))
     new_price = np.round(terms.price[due] * uplift, 2)
-    new_term = np.where(~churn & (term == 1) & (rng.random(k) < 0.03), 12, term)
+    new_term = np.where(
+        ~churn & (term == 1) & (rng.random(k) < P.MONTHLY_TO_ANNUAL_SHARE), 12, term
+    )
     late = rng.random(k) < P.LATE_RENEWAL_SHARE
     new_start = end + np.where(late, rng.integers(1, 26, size=k), 0)
     new_end = window.add_months(new_start, new_term)

@@ -263,6 +263,7 @@ SEGMENT_PARAMS: tuple[SegmentParams, ...] = (
 MONTHLY_CHURN_SHIFT = -2.4
 MONTHLY_EXPANSION_SHIFT = -2.3
 MULTI_YEAR_CHURN_SHIFT = -0.3
+MONTHLY_TO_ANNUAL_SHARE = 0.03  # of monthly renewals that switch to an annual term
 
 
 def segment_vector(attribute: str, segment: np.ndarray) -> np.ndarray:

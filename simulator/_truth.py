@@ -122,7 +122,13 @@ def _probabilities(
     rows = account[:, None]
     past = np.clip(decided, 0, weeks - 1)
 
-    x_forecast = powers[s, 0, 0] * x0[:, None] + powers[s, 0, 1] * v0[:, None]
+    shocks = _expected_shocks(
+        segment,
+        hist.champion_absent[account, known_week],
+        pop.sponsor_role[account],
+        hist.sponsor_absent[account, known_week],
+    )
+    x_forecast = powers[s, 0, 0] * x0[:, None] + powers[s, 0, 1] * v0[:, None] + shocks(s)
     v_forecast = powers[s, 1, 1] * v0[:, None]
     x = np.where(known, hist.x[rows, past], x_forecast)
     v = np.where(known, hist.v[rows, past], v_forecast)
@@ -168,10 +174,12 @@ def _probabilities(
     churn_sd = np.sqrt(np.where(known, 0.0, gaussian + bernoulli))
     # Successive renewals of a monthly term share the same future (a decline hurts all of them),
     # so their uncertainty is one common factor, integrated by Gauss-Hermite quadrature.
+    # A monthly term that switches to annual at a renewal has no further renewal in the horizon.
+    switch = np.where(term <= 1, P.MONTHLY_TO_ANNUAL_SHARE, 0.0)
     survive = np.zeros(len(account))
     for node, weight in zip(*_QUADRATURE, strict=True):
-        churn_each = np.where(valid, L.sigmoid(churn_mean + churn_sd * node), 0.0)
-        survive += weight * np.prod(1.0 - churn_each, axis=1)
+        churn_each = L.sigmoid(churn_mean + churn_sd * node)
+        survive += weight * _none_through_renewals(churn_each, valid, switch)
     churn = 1.0 - survive
 
     # -- expansion: at a renewal, or an add-on before it ---------------------------------------
@@ -186,7 +194,7 @@ def _probabilities(
         L.expansion_logit(seg_codes, mu[:, None] + x, pressure, term[:, None]),
         np.where(known, 0.0, seg("expansion_health") ** 2 * covs[s, 0, 0]),
     )
-    renewal_expansion = 1.0 - np.prod(1.0 - np.where(valid, expand_each, 0.0), axis=1)
+    renewal_expansion = 1.0 - _none_through_renewals(expand_each, valid, switch)
 
     horizon_weeks = horizon_days // 7 + 1
     j = known_week[:, None] + 1 + np.arange(horizon_weeks)[None, :]
@@ -198,13 +206,89 @@ def _probabilities(
         (j >= renewal_week) & (next_end_week - j > P.UPSELL_FREEZE_WEEKS)
     )
     cooled = j >= hist.cooldown_until[account, known_week][:, None]
-    x_path = powers[step, 0, 0] * x0[:, None] + powers[step, 0, 1] * v0[:, None]
+    x_path = powers[step, 0, 0] * x0[:, None] + powers[step, 0, 1] * v0[:, None] + shocks(step)
     hazard = L.upsell_hazard(mu[:, None] + x_path, log_pressure0 + growth * step / 52.0)
     hazard = np.where(in_horizon & unfrozen & cooled, hazard, 0.0)
     upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
 
     expansion = (1.0 - churn) * (1.0 - (1.0 - renewal_expansion) * (1.0 - upsell))
     return churn, expansion
+
+
+def _none_through_renewals(p_each: np.ndarray, valid: np.ndarray, switch: np.ndarray) -> np.ndarray:
+    """P(the event happens at none of the renewals in the horizon), renewals in date order.
+
+    After each renewal without the event the term may switch (share `switch`) to one that does
+    not renew again inside the horizon, which ends the sequence.
+    """
+    none = np.ones(len(p_each))
+    for k in range(p_each.shape[1] - 1, -1, -1):
+        through = (1.0 - p_each[:, k]) * (switch + (1.0 - switch) * none)
+        none = np.where(valid[:, k], through, none)
+    return none
+
+
+def _expected_shocks(
+    segment: np.ndarray,
+    champion_absent_now: np.ndarray,
+    sponsor_role: np.ndarray,
+    sponsor_absent_now: np.ndarray,
+):
+    """The expected drop of x after k weeks from outages and departures still to come.
+
+    Week j brings an expected shock m_j = outage + champion (if still present) + sponsor (if
+    still present); each decays like x, so after k weeks the sum is
+    sum_j (1 - KAPPA)^(k - j) m_j, in closed form because presence decays geometrically.
+    """
+    decay = 1.0 - P.KAPPA
+
+    def geometric(k: np.ndarray) -> np.ndarray:  # sum_{j=1..k} decay^(k-j)
+        return (1.0 - decay**k) / P.KAPPA
+
+    def mixed(k: np.ndarray, rho: np.ndarray) -> np.ndarray:  # sum_{j=1..k} decay^(k-j) rho^(j-1)
+        gap = decay - rho
+        close = np.abs(gap) < 1e-9
+        return np.where(
+            close,
+            k * decay ** np.maximum(k - 1.0, 0.0),
+            (decay**k - rho**k) / np.where(close, 1.0, gap),
+        )
+
+    def departures(shock: float, leave: np.ndarray, replace: np.ndarray, absent_now: np.ndarray):
+        stationary = leave / (leave + replace)
+        rho = 1.0 - leave - replace
+        # P(present at week j-1) = (1 - stationary) - (absent_now - stationary) rho^(j-1)
+        return (
+            -shock * leave * (1.0 - stationary),
+            shock * leave * (absent_now - stationary),
+            rho,
+        )
+
+    seg = P.segment_vector
+    champion = departures(
+        P.CHAMPION_SHOCK,
+        seg("champion_leave", segment),
+        seg("champion_replace", segment),
+        champion_absent_now.astype(np.float64),
+    )
+    role = sponsor_role.astype(np.float64)
+    sponsor = departures(
+        P.SPONSOR_SHOCK,
+        seg("sponsor_leave", segment) * role,
+        seg("sponsor_replace", segment),
+        sponsor_absent_now.astype(np.float64),
+    )
+    steady = (-P.OUTAGE_SHOCK * P.OUTAGE_HAZARD + champion[0] + sponsor[0])[:, None]
+
+    def at(k: np.ndarray) -> np.ndarray:
+        k = k.astype(np.float64)
+        return (
+            steady * geometric(k)
+            + champion[1][:, None] * mixed(k, champion[2][:, None])
+            + sponsor[1][:, None] * mixed(k, sponsor[2][:, None])
+        )
+
+    return at
 
 
 def _markov_absent(

@@ -80,7 +80,11 @@ def week_usage(
     add(np.ones(m, dtype=bool), "login", 1.0 + rng.poisson(0.3, size=m))
     add(rng.random(m) < 0.2, "page_view", 1.0 + rng.poisson(2.0 * np.sqrt(depth)))
     add(rng.random(m) < 0.04, "settings_view", np.ones(m))
-    add(rng.random(m) < sigmoid(-1.5 + 1.2 * h), "report_created", 1.0 + rng.poisson(P.REPORTS_PER_DAY * depth))
+    add(
+        rng.random(m) < sigmoid(-1.5 + 1.2 * h),
+        "report_created",
+        1.0 + rng.poisson(P.REPORTS_PER_DAY * depth),
+    )
     add(rng.random(m) < sigmoid(-3.0 + 1.2 * h), "dashboard_shared", np.ones(m))
     add(
         rng.random(m) < sigmoid(-2.0 + 1.2 * h + adoption[acc]),

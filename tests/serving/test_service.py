@@ -141,7 +141,8 @@ def test_metadata(server: dict) -> None:
     body = answer.json()
     assert body["model"] == server["models"].info()
     assert body["features"] == server["models"].feature_names
-    assert set(body["bands"]) == {"green_below", "red_from"}
+    assert set(body["bands"]) == {"green_below", "red_from", "basis"}
+    assert body["bands"]["green_below"] <= body["bands"]["red_from"]
 
 
 @pytest.mark.parametrize(

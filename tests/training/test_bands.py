@@ -6,7 +6,7 @@ from retain.config import Config
 from training.bands import band_of, choose_bands
 
 
-def test_bands_follow_the_configured_shares():
+def test_without_churners_the_bands_fall_back_to_the_configured_shares():
     p = np.linspace(0.0, 1.0, 1001)
     bands = choose_bands(np.zeros_like(p), p, Config())
     labels = band_of(p, bands)
@@ -33,3 +33,31 @@ def test_shares_come_from_config():
     bands = choose_bands(np.zeros(100), p, config)
     assert bands["green_below"] == bands["red_from"]
     assert set(band_of(p, bands)) == {"green", "red"}
+
+
+def test_bands_hit_the_renewal_rate_targets_on_out_of_time_outcomes():
+    # 10 scores x 10 accounts each; churn count per score: riskier scores churn more often.
+    p = np.repeat(np.arange(10) / 10, 10)
+    churned_per_score = [0, 0, 0, 0, 1, 2, 2, 5, 7, 9]
+    y = np.concatenate([np.r_[np.ones(c), np.zeros(10 - c)] for c in churned_per_score])
+
+    bands = choose_bands(y, p, Config())
+
+    labels = band_of(p, bands)
+    red_renewal = 1 - y[labels == "red"].mean()
+    green_renewal = 1 - y[labels == "green"].mean()
+    # red: scores 0.7-0.9 (21 of 30 churned, renewal 30%); adding 0.6 would make it 42.5%
+    assert bands["red_from"] == 0.7 and red_renewal <= 0.40
+    # green: scores 0.0-0.5 (3 of 60 churned, renewal 95%); adding 0.6 would make it 92.9%
+    assert bands["green_below"] == 0.6 and green_renewal >= 0.95
+    assert bands["basis"] == {"red": "renewal-rate target", "green": "renewal-rate target"}
+
+
+def test_a_band_too_small_to_trust_falls_back_to_its_share():
+    p = np.linspace(0, 1, 100)
+    y = np.zeros(100)
+    y[-3:] = 1  # only 3 churners: no red group of 20 rows renews at most 40%
+    config = Config().with_overrides({"bands": {"min_band_rows": 20}})
+    bands = choose_bands(y, p, config)
+    assert bands["basis"]["red"] == "share"
+    assert np.mean(band_of(p, bands) == "red") == 0.15
