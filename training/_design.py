@@ -43,8 +43,21 @@ class DesignSpec:
     def matrix(self, frame: pd.DataFrame) -> np.ndarray:
         """Float64 matrix in the model's feature order; categoricals as level codes."""
         out = np.full((len(frame), len(self.feature_names)), np.nan, dtype=np.float64)
+        # Float64 columns go in one block copy: column by column costs ~1 ms each, which is most
+        # of an on-demand /score request.
+        floats = [
+            (i, name)
+            for i, name in enumerate(self.feature_names)
+            if name in frame.columns
+            and name not in self.categories
+            and frame[name].dtype == np.float64
+        ]
+        if floats:
+            indices, names = zip(*floats, strict=True)
+            out[:, list(indices)] = frame[list(names)].to_numpy(dtype=np.float64)
+        done = {name for _, name in floats}
         for i, name in enumerate(self.feature_names):
-            if name not in frame.columns:
+            if name not in frame.columns or name in done:
                 continue
             column = frame[name]
             if name in self.categories:
