@@ -311,7 +311,7 @@ def _score_window(
                 if own is None:
                     side = _positive_probability(model, band_side)
                     own = choose_bands(band_side["churn"], side, config)
-                bands[name] = {k: float(v) for k, v in dict(own).items()}
+                bands[name] = dict(own)
         segmented = models.get("segmented")
         if segmented is not None:
             strategies[target] = dict(getattr(segmented, "segment_strategy_", {}) or {})

@@ -43,7 +43,9 @@ class History:
     champion_absent: np.ndarray
     sponsor_absent: np.ndarray
     escalations: np.ndarray
-    log_pressure: np.ndarray
+    log_pressure: np.ndarray  # log(provisioned users / licensed seats)
+    log_pool: np.ndarray  # the continuous pool the provisioned users grow from
+    log_seats: np.ndarray
     cooldown_until: np.ndarray
 
     @classmethod
@@ -58,6 +60,8 @@ class History:
             sponsor_absent=grid(),
             escalations=grid(),
             log_pressure=grid(),
+            log_pool=grid(),
+            log_seats=grid(),
             cooldown_until=np.zeros((n, weeks), dtype=np.int32),
         )
 
@@ -195,13 +199,16 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         hist.champion_absent[:, t] = ~champion
         hist.sponsor_absent[:, t] = pop.sponsor_role & ~sponsor
         hist.escalations[:, t] = esc
-        hist.log_pressure[:, t] = log_pool - np.log(terms.seats)
+        users_now = L.provisioned_users(log_pool)
+        hist.log_pressure[:, t] = np.log(users_now) - np.log(terms.seats)
+        hist.log_pool[:, t] = log_pool
+        hist.log_seats[:, t] = np.log(terms.seats)
         hist.cooldown_until[:, t] = terms.cooldown_until
 
         # -- renewals decided from the state a month before the end date --------------------
         due = np.flatnonzero(live & (terms.end >= d0) & (terms.end < min(d0 + 7, n_days)))
         if due.size:
-            _renew(rng, result, window, t, due, terms, np.exp(log_pool), join_week)
+            _renew(rng, result, window, t, due, terms, users_now, join_week)
 
         # -- mid-term add-ons when provisioned users outgrow the licence --------------------
         eligible = (
@@ -211,10 +218,10 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
             & (t >= terms.cooldown_until)
             & (terms.start < d0 + 7)
         )
-        hazard = L.upsell_hazard(health, log_pool - np.log(terms.seats))
+        hazard = L.upsell_hazard(health, np.log(users_now) - np.log(terms.seats))
         upsell = eligible & (rng.random(n) < hazard)
         if upsell.any():
-            _sell_add_on(rng, result, d0, upsell, terms, np.exp(log_pool), day_from, n_days)
+            _sell_add_on(rng, result, d0, upsell, terms, users_now, day_from, n_days)
 
         # -- observable footprints of the week ----------------------------------------------
         day_to = np.minimum(terms.alive_to, n_days)

@@ -118,6 +118,16 @@ def contraction_logit(
     )
 
 
+def provisioned_users(log_pool: np.ndarray) -> np.ndarray:
+    """The user accounts that exist: whole people, at least one.
+
+    The pool grows continuously, but only whole users can log in, so the seat pressure that
+    drives add-ons and expansions counts these (a CS team sees them; a fraction of a user it
+    could never see).
+    """
+    return np.maximum(np.floor(np.exp(log_pool)), 1.0)
+
+
 def upsell_hazard(health: np.ndarray, log_pressure: np.ndarray) -> np.ndarray:
     """Weekly chance of a mid-term add-on: high once provisioned users outgrow the licence."""
     return np.minimum(

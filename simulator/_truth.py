@@ -184,11 +184,19 @@ def _probabilities(
 
     # -- expansion: at a renewal, or an add-on before it ---------------------------------------
     growth = (pop.growth[account] + P.POOL_HEALTH_GROWTH * h0)[:, None]
-    log_pressure0 = hist.log_pressure[account, known_week][:, None].astype(np.float64)
+    log_pool0 = hist.log_pool[account, known_week][:, None].astype(np.float64)
+    log_seats0 = hist.log_seats[account, known_week][:, None].astype(np.float64)
+    log_pool_cap = np.log(pop.max_users[account].astype(np.float64))[:, None]
+
+    def pressure_after(weeks: np.ndarray) -> np.ndarray:
+        """Seat pressure after `weeks` more weeks of pool growth (same licence)."""
+        log_pool = np.maximum(np.minimum(log_pool0 + growth * weeks / 52.0, log_pool_cap), 0.0)
+        return np.log(L.provisioned_users(log_pool)) - log_seats0
+
     pressure = np.where(
         known,
         hist.log_pressure[rows, past],
-        log_pressure0 + growth * s / 52.0,
+        pressure_after(s),
     )
     expand_each = L.expected_sigmoid(
         L.expansion_logit(seg_codes, mu[:, None] + x, pressure, term[:, None]),
@@ -207,7 +215,7 @@ def _probabilities(
     )
     cooled = j >= hist.cooldown_until[account, known_week][:, None]
     x_path = powers[step, 0, 0] * x0[:, None] + powers[step, 0, 1] * v0[:, None] + shocks(step)
-    hazard = L.upsell_hazard(mu[:, None] + x_path, log_pressure0 + growth * step / 52.0)
+    hazard = L.upsell_hazard(mu[:, None] + x_path, pressure_after(step))
     hazard = np.where(in_horizon & unfrozen & cooled, hazard, 0.0)
     upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
 
