@@ -40,3 +40,8 @@ def test_churn_rises_when_health_falls_and_the_champion_leaves():
         health=np.array([1.0, -1.0, -1.0]), champion_absent=np.array([0.0, 0.0, 1.0]), **base
     )
     assert logits[0] < logits[1] < logits[2]
+
+
+def test_provisioned_users_are_whole_people_and_at_least_one():
+    users = L.provisioned_users(np.log(np.array([0.3, 1.0, 2.99, 3.0, 17.6])))
+    assert users.tolist() == [1.0, 1.0, 2.0, 3.0, 17.0]

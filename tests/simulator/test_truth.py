@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 HORIZON = pd.Timedelta(days=180)
 GRACE = pd.Timedelta(days=30)
@@ -122,3 +123,46 @@ def test_realised_expansion_follows_the_true_probability(tables, main_contracts,
     rate_low = known.loc[known["expansion_probability"] <= low, "expansion"].mean()
     rate_high = known.loc[known["expansion_probability"] > high, "expansion"].mean()
     assert rate_high > rate_low + 0.25
+
+
+def test_no_event_through_renewals_stops_at_a_term_switch():
+    from simulator._truth import _none_through_renewals
+
+    p = np.array([[0.1, 0.2, 0.5], [0.1, 0.2, 0.5], [0.1, 0.2, 0.5]])
+    valid = np.array([[True, True, False], [True, True, False], [True, True, True]])
+    none = _none_through_renewals(p, valid, np.array([0.0, 1.0, 0.5]))
+    assert none[0] == pytest.approx(0.9 * 0.8)  # no switch: every valid renewal counts
+    assert none[1] == pytest.approx(0.9)  # always switches after the first renewal
+    # After each renewal without the event, half switch away and are safe from then on.
+    assert none[2] == pytest.approx(0.9 * (0.5 + 0.5 * 0.8 * (0.5 + 0.5 * 0.5)))
+
+
+def test_expected_shocks_match_the_week_by_week_recursion():
+    from simulator import _params as P
+    from simulator._truth import _expected_shocks
+
+    segment = np.array([0, 2, 2])
+    champion_absent = np.array([0.0, 1.0, 0.0])
+    sponsor_role = np.array([False, True, True])
+    sponsor_absent = np.array([0.0, 0.0, 1.0])
+    at = _expected_shocks(segment, champion_absent, sponsor_role, sponsor_absent)
+    steps = np.arange(30)[None, :].repeat(3, axis=0)
+    closed = at(steps)
+
+    expected = np.zeros((3, 30))
+    for row in range(3):
+        seg = P.SEGMENT_PARAMS[segment[row]]
+        champion, sponsor, drift = 1.0 - champion_absent[row], 1.0 - sponsor_absent[row], 0.0
+        sponsor_leave = seg.sponsor_leave * sponsor_role[row]
+        for k in range(1, 30):
+            shock = (
+                P.OUTAGE_SHOCK * P.OUTAGE_HAZARD
+                + P.CHAMPION_SHOCK * seg.champion_leave * champion
+                + P.SPONSOR_SHOCK * sponsor_leave * sponsor
+            )
+            drift = (1.0 - P.KAPPA) * drift - shock
+            expected[row, k] = drift
+            champion = champion * (1 - seg.champion_leave) + (1 - champion) * seg.champion_replace
+            sponsor = sponsor * (1 - sponsor_leave) + (1 - sponsor) * seg.sponsor_replace
+    assert np.allclose(closed, expected, atol=1e-9)
+    assert (closed[:, 1:] < 0).all() and (closed[:, 0] == 0).all()
