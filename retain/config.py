@@ -165,7 +165,7 @@ class ServingConfig:
     model_alias: str = "champion"  # falls back to "challenger" when no champion exists
     top_k_reasons: int = 3
     renewal_signal_days: int = 120
-    # API worker processes. Measured on 2 cores (docs/benchmarks_serving.md): 2 workers beat 1
+    # API worker processes. Measured on 2 cores (docs/benchmarks.md, Serving): 2 workers beat 1
     # on both endpoints even with the load generator on the same box (each worker runs
     # LightGBM single-threaded, so they do not fight over cores).
     workers: int = 2

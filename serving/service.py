@@ -5,7 +5,7 @@ settings arrive as JSON in RETAIN_SERVING_CONFIG (see `serving.api.settings_from
 load in a background thread so `/readyz` can answer 503 until they are loaded and a warm-up
 prediction has run; `/healthz` answers as soon as the process is up.
 
-Latency settings (docs/benchmarks_serving.md has the measurements): access logging and the
+Latency settings (docs/benchmarks.md, Serving has the measurements): access logging and the
 Prometheus metrics middleware are off, two workers (serving.workers), `retain serve` sets
 OMP_NUM_THREADS=1 and OTEL_SDK_DISABLED=true, and the precomputed path is an `async` method
 that never leaves the event loop.
