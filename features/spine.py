@@ -4,8 +4,9 @@
   start, from its first contract up to the data's end (exclusive);
 
 Neither spine starts before `history_days` after the event history begins (`first_snapshot_date`).
-- `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when the
-  account is active then and as_of is before the data's end;
+- `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when that
+  contract had started by then (a later term is unknown at as_of) and as_of is before the data's
+  end;
 - `explicit`: every account active at each given date.
 """
 
@@ -88,9 +89,7 @@ def monthly_spine(
     month_starts = pd.date_range(
         pd.Timestamp(first).to_period("M").to_timestamp(), source.data_end, freq="MS"
     )
-    dates = [
-        m for m in month_starts if m < source.data_end and (earliest is None or m >= earliest)
-    ]
+    dates = [m for m in month_starts if m < source.data_end and (earliest is None or m >= earliest)]
     return _active_at(contracts, dates, "monthly")
 
 
@@ -98,8 +97,13 @@ def renewals_spine(
     source: DataSource, config: Config, account_ids: Sequence[str] | None = None
 ) -> ir.Table:
     contracts = _contracts(source, account_ids)
-    ends = contracts.select(
-        "account_id", as_of=contracts.end_date.truncate("D") - days(config.labels.lead_days)
+    scored_at = contracts.end_date.truncate("D") - days(config.labels.lead_days)
+    # Only terms already signed when the renewal window opens: a term that starts after as_of
+    # is unknown then, and scoring its end would reveal that the account survived until it began
+    # (monthly terms would leak about two months of survival).
+    signed = contracts.filter(contracts.start_date <= scored_at)
+    ends = signed.select(
+        "account_id", as_of=signed.end_date.truncate("D") - days(config.labels.lead_days)
     ).distinct()
     ends = ends.filter(ends.as_of < ibis.literal(source.data_end.to_pydatetime()))
     earliest = first_snapshot_date(source, config)

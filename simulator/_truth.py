@@ -45,7 +45,10 @@ def truth_rows(
     months = window.month_starts()
     monthly_account = np.repeat(np.arange(n), len(months))
     monthly_day = np.tile(months, n)
-    renewal_key = np.unique(np.stack([account, end - lead_days], axis=1), axis=0)
+    # Only terms already signed at as_of = end - lead_days: scoring a term that starts later
+    # would reveal that the account survived until it started (the features' renewal spine).
+    signed = start <= end - lead_days
+    renewal_key = np.unique(np.stack([account[signed], end[signed] - lead_days], axis=1), axis=0)
     inside = (renewal_key[:, 1] >= 0) & (renewal_key[:, 1] < window.n_days)
     request_account = np.concatenate([monthly_account, renewal_key[inside, 0]])
     request_day = np.concatenate([monthly_day, renewal_key[inside, 1]])

@@ -90,3 +90,24 @@ def test_spines_start_a_full_lookback_after_the_event_history_begins():
     # 2023-04-10 + 30 days = 2023-05-10: the first month start with a full lookback is June.
     assert monthly["as_of"].min() == T("2023-06-01")
     assert renewals.empty  # b's renewal snapshot (2023-03-17) predates the event history
+
+
+def test_renewal_spine_never_scores_a_term_signed_after_the_snapshot():
+    # A monthly term starting 2023-06-01 ends 2023-07-01; 90 days earlier (2023-04-02) the
+    # account is active on its first contract, but that term does not exist yet: scoring it would
+    # reveal that the account survived until June.
+    contracts = pd.DataFrame(
+        {
+            "contract_id": ["first", "monthly"],
+            "account_id": ["a", "a"],
+            "start_date": [T("2023-01-01"), T("2023-06-01")],
+            "end_date": [T("2023-06-01"), T("2023-07-01")],
+            "arr": [1_000.0, 1_000.0],
+        }
+    )
+    source = DataSource.from_frames(
+        {"accounts": ACCOUNTS, "contracts": contracts}, data_end="2023-12-01"
+    )
+    frame = build_features(source, Config(), spine="renewals")
+    # only the first term's end (2023-06-01 - 90 days) is scored
+    assert _pairs(frame) == [("a", "2023-03-03", "renewals")]

@@ -83,7 +83,9 @@ def test_renewal_spine_scores_each_contract_end_when_its_window_opens(
 ):
     truth = tables["truth"]
     first = truth["as_of"].min()
-    candidates = main_contracts[["account_id", "end_date"]].drop_duplicates()
+    # only terms already signed when the window opens (a later term is unknown at as_of)
+    signed = main_contracts[main_contracts["start_date"] <= main_contracts["end_date"] - LEAD]
+    candidates = signed[["account_id", "end_date"]].drop_duplicates()
     candidates = candidates.assign(as_of=candidates["end_date"] - LEAD)
     candidates = candidates[(candidates["as_of"] >= first) & (candidates["as_of"] < data_end)]
     candidates = candidates[_covered(main_contracts, candidates.reset_index(drop=True))]
