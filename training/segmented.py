@@ -139,13 +139,28 @@ class SegmentedModel:
         margin = global_margin.copy()
         for segment in segment_names:
             in_segment = masks[segment]
-            if segment in fitted:
+            own_auc, global_auc = (
+                _segment_auc(fitted[segment], global_margin, matrix, labels, in_segment & valid)
+                if segment in fitted
+                else (np.nan, np.nan)
+            )
+            if segment in fitted and not own_auc < global_auc:
                 boosters[segment] = fitted[segment]
                 strategy[segment] = "own"
                 reasons[segment] = (
-                    f"{positives[segment]} training positives >= {tc.min_positives_per_segment}"
+                    f"{positives[segment]} training positives >= {tc.min_positives_per_segment}; "
+                    f"out-of-time ROC-AUC own {own_auc:.3f} vs global {global_auc:.3f}"
                 )
                 margin[in_segment] = _booster.raw_margin(boosters[segment], matrix[in_segment])
+            elif segment in fitted:
+                # The segment has data enough for a booster of its own, but the global booster
+                # (which learns from every segment) ranks the segment's out-of-time rows better:
+                # borrow it, keeping the segment's own calibration.
+                strategy[segment] = "global"
+                reasons[segment] = (
+                    f"borrowed: global booster's out-of-time ROC-AUC {global_auc:.3f} beats the "
+                    f"segment's own {own_auc:.3f}; segment calibration"
+                )
             else:
                 strategy[segment] = "global"
                 reasons[segment] = (
@@ -353,3 +368,23 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, np.generic):
         return _json_safe(value.item())
     return value
+
+
+def _segment_auc(
+    booster: lgb.Booster,
+    global_margin: np.ndarray,
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[float, float]:
+    """Out-of-time ROC-AUC of a segment's own booster and of the global booster on its rows.
+
+    NaN for both when the rows hold one class only (no evidence either way: keep own).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    y = labels[rows]
+    if len(np.unique(y)) < 2:
+        return np.nan, np.nan
+    own = roc_auc_score(y, _booster.raw_margin(booster, matrix[rows]))
+    return float(own), float(roc_auc_score(y, global_margin[rows]))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,9 +18,10 @@ def model(frame, config) -> SegmentedModel:
 
 def test_one_model_per_segment_and_few_positives_fall_back_to_global(model):
     assert model.segments_ == ["Enterprise", "Mid-Market", "SMB"]
-    assert model.segment_strategy_ == {"Enterprise": "global", "Mid-Market": "own", "SMB": "own"}
-    assert set(model.boosters_) == {"Mid-Market", "SMB"}
+    assert model.segment_strategy_["Enterprise"] == "global"
     assert "< 30" in model.segment_reasons_["Enterprise"]
+    own = {s for s, strategy in model.segment_strategy_.items() if strategy == "own"}
+    assert set(model.boosters_) == own
     assert set(model.calibrators_) == set(model.segments_)
     for segment in model.segments_:
         assert 0.5 < model.metrics_[segment]["roc_auc"] <= 1.0
@@ -86,7 +89,8 @@ def test_unseen_segment_uses_the_global_booster(model, frame):
 def test_save_and_load_round_trip_without_pickle(model, frame, tmp_path):
     model.save(tmp_path / "m")
     files = sorted(p.name for p in (tmp_path / "m").rglob("*") if p.is_file())
-    assert files == ["global.txt", "model.json", "segment_0.txt", "segment_1.txt"]
+    segment_files = [f"segment_{i}.txt" for i in range(len(model.boosters_))]
+    assert files == ["global.txt", "model.json", *segment_files]
     loaded = SegmentedModel.load(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
     assert loaded.segment_strategy_ == model.segment_strategy_
@@ -111,3 +115,19 @@ def test_missing_segment_column_is_an_error(frame, config):
     rows = frame.drop(columns="segment")
     with pytest.raises(RetainError, match="segment"):
         SegmentedModel("churn", config).fit(rows, rows["churn"])
+
+
+def test_a_segment_keeps_its_own_booster_only_when_it_ranks_its_out_of_time_rows_better(model):
+    compared = 0
+    for segment in ("Mid-Market", "SMB"):  # both have enough positives for a booster of their own
+        reason = model.segment_reasons_[segment]
+        aucs = [float(x) for x in re.findall(r"\d\.\d{3}", reason)]
+        if model.segment_strategy_[segment] == "own":
+            own_auc, global_auc = aucs
+            assert own_auc >= global_auc
+        else:
+            assert reason.startswith("borrowed")
+            global_auc, own_auc = aucs
+            assert global_auc > own_auc
+        compared += 1
+    assert compared == 2
