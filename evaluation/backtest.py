@@ -298,6 +298,7 @@ def _score_window(
     strategies: dict[str, Any] = {}
     reasons = pd.DataFrame()
     band_side = train[_band_rows(train, config) & train["churn"].notna()]
+    band_spine = band_side["spine"].to_numpy() if "spine" in band_side else None
     for target in TARGETS:
         labelled = train[train[target].notna()] if target in train else train.iloc[:0]
         y = labelled[target].to_numpy(float) if len(labelled) else np.array([])
@@ -310,7 +311,7 @@ def _score_window(
                 own = getattr(model, "bands_", None)
                 if own is None:
                     side = _positive_probability(model, band_side)
-                    own = choose_bands(band_side["churn"], side, config)
+                    own = choose_bands(band_side["churn"], side, config, spine=band_spine)
                 bands[name] = dict(own)
         segmented = models.get("segmented")
         if segmented is not None:
@@ -320,7 +321,7 @@ def _score_window(
     if truth is not None:
         probabilities["oracle"] = {t: _oracle_column(scored, truth, t) for t in TARGETS}
         side = _oracle_column(band_side, truth, "churn")
-        bands["oracle"] = choose_bands(band_side["churn"], side, config)
+        bands["oracle"] = choose_bands(band_side["churn"], side, config, spine=band_spine)
     rates = fc.fit_arr_rates(train[train["churn"].notna()])
     parts, forecast_parts = [], []
     for name, by_target in probabilities.items():

@@ -17,13 +17,25 @@ import numpy as np
 from retain.config import Config
 
 
-def choose_bands(y_true_churn: Any, p_churn: Any, config: Config | None = None) -> dict[str, Any]:
-    """{"green_below": p_g, "red_from": p_r, "basis": ...} with p_g <= p_r."""
+def choose_bands(
+    y_true_churn: Any, p_churn: Any, config: Config | None = None, *, spine: Any = None
+) -> dict[str, Any]:
+    """{"green_below": p_g, "red_from": p_r, "basis": ...} with p_g <= p_r.
+
+    With `spine` (the feature frame's spine per row), the thresholds come from the renewal-spine
+    rows when they are enough to trust: bands promise renewal rates, and a renewal is decided at
+    renewal time, not at an arbitrary month start far from it.
+    """
     config = config or Config()
     settings = config.bands
     y = np.asarray(y_true_churn, dtype=np.float64)
     p = np.asarray(p_churn, dtype=np.float64)
     known = ~np.isnan(p) & ~np.isnan(y)
+    if spine is not None:
+        at_renewal = known & (np.asarray(spine, dtype=object) == "renewals")
+        churned = y[at_renewal]
+        if at_renewal.sum() >= 5 * settings.min_band_rows and 0 < churned.sum() < len(churned):
+            known = at_renewal
     y, p = y[known], p[known]
     if len(p) == 0:
         return {"green_below": 0.0, "red_from": 1.0, "basis": "no predictions"}

@@ -210,7 +210,8 @@ class SegmentedModel:
         self.calibrators_ = calibrators
         self.global_calibrator_ = global_calibrator
         self.global_metrics_ = global_metrics
-        self.bands_ = choose_bands(labels[valid], p_all[valid], config)
+        spine = X["spine"].to_numpy()[valid] if "spine" in X else None
+        self.bands_ = choose_bands(labels[valid], p_all[valid], config, spine=spine)
         self.metrics_ = metrics
         self.validation_split_ = split
         self.data_window_ = {

@@ -61,3 +61,21 @@ def test_a_band_too_small_to_trust_falls_back_to_its_share():
     bands = choose_bands(y, p, config)
     assert bands["basis"]["red"] == "share"
     assert np.mean(band_of(p, bands) == "red") == 0.15
+
+
+def test_bands_come_from_renewal_rows_when_there_are_enough():
+    # Month-start rows far from any renewal never churn; at renewal time the risk is real.
+    p = np.r_[np.linspace(0, 0.2, 1000), np.repeat(np.arange(10) / 10, 20)]
+    churned_per_score = [0, 0, 0, 1, 1, 2, 4, 10, 14, 18]
+    at_renewal = np.concatenate([np.r_[np.ones(c), np.zeros(20 - c)] for c in churned_per_score])
+    y = np.r_[np.zeros(1000), at_renewal]
+    spine = np.r_[np.full(1000, "monthly"), np.full(200, "renewals")]
+
+    bands = choose_bands(y, p, Config(), spine=spine)
+    everything = choose_bands(y, p, Config())
+
+    renewal_rows = spine == "renewals"
+    labels = band_of(p[renewal_rows], bands)
+    assert 1 - y[renewal_rows][labels == "red"].mean() <= 0.40
+    assert 1 - y[renewal_rows][labels == "green"].mean() >= 0.95
+    assert bands != everything
