@@ -142,8 +142,12 @@ def promote_command(
         None, "--features", help="Feature frame parquet for the backtest gate."
     ),
 ) -> None:
-    """Move `champion` of retain-<target> to the challenger (or VERSION) when the backtest gate
-    says it is better, and record who/when/why as tags."""
+    """Promote the challenger to `champion` when the backtest gate says it is better.
+
+    The gate compares challenger and champion on the same backtest (primary metric, calibration
+    tolerance); `--force --reason` skips it, `--version` promotes a given version. Who, when and
+    why are recorded as tags on the model version.
+    """
     from rich.console import Console
 
     from features.frame import TARGETS
