@@ -49,4 +49,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(OUT) $(DEMO) mlflow.db optuna.db retain_scores.duckdb
+	rm -rf $(OUT) $(DEMO) mlflow.db mlruns optuna.db retain_scores.duckdb

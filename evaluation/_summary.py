@@ -10,10 +10,10 @@ import pandas as pd
 
 from evaluation import forecast as fc
 from evaluation import metrics as m
+from features.frame import TARGETS
 from retain.config import Config
 
 MODELS: tuple[str, ...] = ("segmented", "global", "logistic", "scorecard", "oracle")
-TARGETS: tuple[str, ...] = ("churn", "expansion")
 POOLED = "pooled"
 ALL = fc.ALL_SEGMENTS
 

@@ -85,15 +85,16 @@ def _default_fit() -> FitCandidates:
     return fit_candidates
 
 
+def _label_known(frame: pd.DataFrame) -> pd.Series | bool:
+    return frame["label_known"].fillna(False).astype(bool) if "label_known" in frame else True
+
+
 def _known_before(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
-    known_at = pd.to_datetime(frame["label_known_at"])
-    known = frame["label_known"].fillna(False).astype(bool) if "label_known" in frame else True
-    return known & (known_at < cutoff)
+    return _label_known(frame) & (pd.to_datetime(frame["label_known_at"]) < cutoff)
 
 
 def _scorable(frame: pd.DataFrame) -> pd.Series:
-    known = frame["label_known"].fillna(False).astype(bool) if "label_known" in frame else True
-    return known & frame["churn"].notna()
+    return _label_known(frame) & frame["churn"].notna()
 
 
 def _kfold_assignment(frame: pd.DataFrame, k: int, seed: int) -> np.ndarray:
@@ -132,11 +133,12 @@ def _slice(
 def _band_rows(train: pd.DataFrame, config: Config) -> pd.Series:
     """The training side's out-of-time rows: the latest `validation_fraction` of as_of dates
     (all rows when there is only one date, as in k-fold)."""
-    dates = np.sort(pd.to_datetime(train["as_of"]).unique())
-    if len(dates) < 2:
+    from training._split import time_split
+
+    if train["as_of"].nunique() < 2:
         return pd.Series(True, index=train.index)
-    n_valid = min(max(1, round(len(dates) * config.training.validation_fraction)), len(dates) - 1)
-    return pd.to_datetime(train["as_of"]) >= dates[-n_valid]
+    valid, _ = time_split(train["as_of"], config.training.validation_fraction, config.training.seed)
+    return pd.Series(valid, index=train.index)
 
 
 def _positive_probability(model: Any, X: pd.DataFrame) -> np.ndarray:

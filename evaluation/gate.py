@@ -28,6 +28,7 @@ from evaluation.backtest import ALL, POOLED, run_backtest
 from retain.config import Config
 from retain.errors import RetainError
 
+# The registry's alias names (training.registry), kept here so importing the gate stays light.
 CHALLENGER = "challenger"
 CHAMPION = "champion"
 
@@ -240,18 +241,20 @@ def check_promotion(
     `data` is a data source (validated, features built with both spines) and/or `features` a
     feature parquet file (or frame) to reuse. The decision is logged to MLflow when `log`.
     """
-    from training.registry import load_registered
+    from training.registry import load_registered, version_of
 
     challenger, challenger_ref = load_registered(target, CHALLENGER, config)
-    champion, champion_ref = load_registered(target, CHAMPION, config)
-    if champion_ref.alias != CHAMPION:
-        # load_registered falls back to the challenger when no champion exists.
-        champion, champion_ref = None, None
-    elif champion_ref.version == challenger_ref.version:
+    # Look the champion up before loading it: load_registered would fall back to (and download
+    # again) the challenger when no champion exists.
+    champion_version = version_of(target, CHAMPION, config)
+    if champion_version == challenger_ref.version:
         raise RetainError(
             f"{challenger_ref.name} version {challenger_ref.version} is already the champion; "
             "train a new challenger first"
         )
+    champion, champion_ref = (
+        (None, None) if champion_version is None else load_registered(target, CHAMPION, config)
+    )
     frame, data_end = _feature_frame(config, data, features)
     decision = compare_estimators(
         challenger, champion, frame, target, config, cutoffs=cutoffs, data_end=data_end

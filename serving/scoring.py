@@ -153,11 +153,8 @@ def score_frame(
     if len(frame) == 0:
         return []
     frame = frame.reset_index(drop=True)
-    churn_p = models.churn.predict_proba(frame)[:, 1]
-    expansion_p = models.expansion.predict_proba(frame)[:, 1]
     from training.bands import band_of
 
-    bands = band_of(churn_p, models.bands)
     k = config.serving.top_k_reasons
     churn_reasons: Sequence[list[dict[str, Any]]]
     expansion_reasons: Sequence[list[dict[str, Any]]]
@@ -167,14 +164,20 @@ def score_frame(
     present = set(frame.columns)
     values = {name: frame[name].to_numpy() for name in models.feature_names if name in present}
     if with_reasons:
+        # explain() computes the raw margin too: calibrate that instead of predicting again.
         explained = models.churn.explain(frame)
+        churn_p = models.churn.proba_from_margin(frame, explained.raw_margin)[:, 1]
         churn_reasons = top_reasons(explained.contributions, values, k=k)
         explained = models.expansion.explain(frame)
+        expansion_p = models.expansion.proba_from_margin(frame, explained.raw_margin)[:, 1]
         expansion_reasons = top_reasons(
             explained.contributions, values, k=k, directions=("raises",)
         )
     else:
+        churn_p = models.churn.predict_proba(frame)[:, 1]
+        expansion_p = models.expansion.predict_proba(frame)[:, 1]
         churn_reasons = expansion_reasons = [[] for _ in range(n)]
+    bands = band_of(churn_p, models.bands)
     signal_columns = {name: frame[name].to_numpy() for name in SIGNAL_FEATURES if name in present}
     account_ids = frame["account_id"].to_numpy()
     as_ofs = frame["as_of"].to_numpy() if "as_of" in present else [None] * n

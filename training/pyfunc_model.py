@@ -28,11 +28,12 @@ class SegmentedModelPyfunc(PythonModel):
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
         from training.bands import band_of
 
-        p = self.model.predict_proba(model_input)[:, 1]
+        margin = self.model.raw_margin(model_input)
+        p = self.model.proba_from_margin(model_input, margin)[:, 1]
         return pd.DataFrame(
             {
                 "probability": p,
-                "raw_margin": self.model.raw_margin(model_input),
+                "raw_margin": margin,
                 "band": band_of(p, self.model.bands_),
             },
             index=model_input.index,

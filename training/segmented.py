@@ -254,7 +254,10 @@ class SegmentedModel:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """(n, 2); column 1 is the calibrated probability of the target event."""
-        margin = self.raw_margin(X)
+        return self.proba_from_margin(X, self.raw_margin(X))
+
+    def proba_from_margin(self, X: pd.DataFrame, margin: np.ndarray) -> np.ndarray:
+        """`predict_proba` from a raw margin already at hand (`explain` computes one too)."""
         segments = segments_of(X)
         p = np.empty(len(X), dtype=np.float64)
         for segment in np.unique(segments):
