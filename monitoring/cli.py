@@ -8,8 +8,6 @@ import typer
 
 from retain.errors import RetainError
 
-_INPUT_ERROR = 2
-
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
@@ -66,7 +64,7 @@ def drift(
     Exit code 0: nothing crossed its threshold; 1: drift; 2: error (bad input, missing model).
     """
     from monitoring.drift import run_drift, write_error_report
-    from monitoring.inputs import load_windows
+    from monitoring.inputs import INPUT_ERROR, load_windows
     from monitoring.prediction import load_models
     from retain.config import load_config
     from retain.progress import progress_bar
@@ -103,7 +101,7 @@ def drift(
             if isinstance(error, RetainError)
             else (f"drift check failed: {type(error).__name__}: {error}")
         )
-        failure = RetainError(message, exit_code=_INPUT_ERROR)
+        failure = RetainError(message, exit_code=INPUT_ERROR)
         with contextlib.suppress(OSError):
             write_error_report(out, failure)
         raise failure from error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from features.frame import TARGETS
 from monitoring.prediction import MonitoredModel
 from retain.config import Config
 
@@ -32,7 +33,7 @@ def log_drift_run(
         "drift_share": float(payload["drift_share"]),
         "drifted_features": float(len(payload["drifted_features"])),
     }
-    for target in ("churn", "expansion"):
+    for target in TARGETS:
         entry = payload["prediction"].get(target)
         if isinstance(entry, dict) and "psi" in entry:
             metrics[f"{target}_score_psi"] = float(entry["psi"])

@@ -248,10 +248,6 @@ def feature_label(feature: str) -> str:
     return name.replace("_", " ").strip().capitalize() or feature
 
 
-def feature_unit(feature: str) -> str:
-    return CATALOGUE[feature].unit if feature in CATALOGUE else "value"
-
-
 def describe(feature: str, value: object) -> str:
     """The sentence a CSM reads for `feature` at `value` (a number, a category or missing)."""
     if _is_missing(value):

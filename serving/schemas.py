@@ -84,12 +84,3 @@ class ScoreResponse(BaseModel):
     request_id: str
     model: Models
     results: list[AccountResult]
-
-
-class Metadata(BaseModel):
-    model: Models
-    features: list[str]
-    # thresholds (green_below, red_from) and how each was chosen (basis)
-    bands: dict[str, float | dict[str, str] | str]
-    max_accounts_per_request: int
-    store_accounts: int

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from features.frame import TARGETS
 from retain.config import Config
 from retain.errors import RetainError
 from serving.reasons import top_reasons
@@ -22,8 +23,6 @@ from serving.signals import SIGNAL_FEATURES, signals_of
 
 if TYPE_CHECKING:
     from training.segmented import SegmentedModel
-
-TARGETS: tuple[str, ...] = ("churn", "expansion")
 
 
 @dataclass(frozen=True)
