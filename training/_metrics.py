@@ -14,9 +14,8 @@ def validation_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     if len(np.unique(y)) == 2:
         out["roc_auc"] = float(roc_auc_score(y, p))
         out["pr_auc"] = float(average_precision_score(y, p))
-        out["log_loss"] = float(log_loss(y, p, labels=[0, 1]))
     else:
         # AUCs are undefined with one class; NaN says so instead of a misleading number.
         out.update(roc_auc=float("nan"), pr_auc=float("nan"))
-        out["log_loss"] = float(log_loss(y, p, labels=[0, 1]))
+    out["log_loss"] = float(log_loss(y, p, labels=[0, 1]))
     return out

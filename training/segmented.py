@@ -123,11 +123,14 @@ class SegmentedModel:
         global_calibrator = fit_calibrator(
             global_margin[valid], labels[valid], isotonic_min_rows=tc.isotonic_min_rows
         )
-        global_metrics = {
+        counts = {
             "train_rows": int(train.sum()),
             "train_positives": int(labels[train].sum()),
             "valid_rows": int(valid.sum()),
             "valid_positives": int(labels[valid].sum()),
+        }
+        global_metrics = {
+            **counts,
             **validation_metrics(labels[valid], global_calibrator.predict(global_margin[valid])),
         }
 
@@ -191,10 +194,7 @@ class SegmentedModel:
             rows = segments == segment
             p_all[rows] = calibrators[segment].predict(margin[rows])
         metrics["__all__"] = {
-            "train_rows": int(train.sum()),
-            "train_positives": int(labels[train].sum()),
-            "valid_rows": int(valid.sum()),
-            "valid_positives": int(labels[valid].sum()),
+            **counts,
             **validation_metrics(labels[valid], p_all[valid]),
         }
 

@@ -187,7 +187,9 @@ def _log_target(
     y = rows[target].astype(int).to_numpy()
     valid, _ = time_split(rows["as_of"], tc.validation_fraction, tc.seed)
     segments = segments_of(rows)
-    p = model.predict_proba(rows)[:, 1]
+    # Only the out-of-time rows feed the calibration plots: predict those, not every row.
+    p = np.full(len(rows), np.nan)
+    p[valid] = model.predict_proba(rows[valid])[:, 1]
     table = []
     for segment in model.segments_:
         in_segment = segments == segment
