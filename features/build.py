@@ -94,9 +94,6 @@ def build_features(
         if task is not None:
             progress.update(task, advance=1, description=description)
 
-    # Resolve the (cached) data end first: its query may leave a half-read result on the
-    # connection, which the fully fetched query of `_temporary_tables` then clears.
-    _ = source.data_end
     before = _temporary_tables(source)
     try:
         spine_expr = snapshot_spine(

@@ -154,4 +154,3 @@ TABLES: dict[str, TableSpec] = {
 }
 
 REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, spec in TABLES.items() if spec.required)
-OPTIONAL_TABLES: tuple[str, ...] = tuple(name for name, spec in TABLES.items() if not spec.required)

@@ -20,16 +20,6 @@ from features.source import DataSource
 from features.windows import SNAPSHOT_ID, days
 from retain.config import Config
 
-LABEL_OUTPUT_COLUMNS = (
-    "renewal_date",
-    "churn",
-    "expansion",
-    "contraction",
-    "label_known",
-    "label_known_at",
-    "arr_at_horizon",
-)
-
 
 def coverage_blocks(contracts: ir.Table, grace_days: int) -> ir.Table:
     """Per account, maximal periods of continuous coverage (`block_start`, `block_end`)."""

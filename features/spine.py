@@ -2,12 +2,12 @@
 
 - `monthly`: every account active (a contract with start_date <= as_of < end_date) at each month
   start, from its first contract up to the data's end (exclusive);
-
-Neither spine starts before `history_days` after the event history begins (`first_snapshot_date`).
 - `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when that
   contract had started by then (a later term is unknown at as_of) and as_of is before the data's
   end;
 - `explicit`: every account active at each given date.
+
+Neither spine starts before `history_days` after the event history begins (`first_snapshot_date`).
 """
 
 from __future__ import annotations
@@ -97,14 +97,13 @@ def renewals_spine(
     source: DataSource, config: Config, account_ids: Sequence[str] | None = None
 ) -> ir.Table:
     contracts = _contracts(source, account_ids)
-    scored_at = contracts.end_date.truncate("D") - days(config.labels.lead_days)
+    scored = contracts.mutate(
+        as_of=contracts.end_date.truncate("D") - days(config.labels.lead_days)
+    )
     # Only terms already signed when the renewal window opens: a term that starts after as_of
     # is unknown then, and scoring its end would reveal that the account survived until it began
     # (monthly terms would leak about two months of survival).
-    signed = contracts.filter(contracts.start_date <= scored_at)
-    ends = signed.select(
-        "account_id", as_of=signed.end_date.truncate("D") - days(config.labels.lead_days)
-    ).distinct()
+    ends = scored.filter(scored.start_date <= scored.as_of).select("account_id", "as_of").distinct()
     ends = ends.filter(ends.as_of < ibis.literal(source.data_end.to_pydatetime()))
     earliest = first_snapshot_date(source, config)
     if earliest is not None:
