@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulator import _params as P
+
 # The demo data ends here (exclusive), so its last months look like "now" in the product's time.
 DEFAULT_END = np.datetime64("2026-10-01", "D")
 _US_PER_DAY = 86_400_000_000
@@ -67,7 +69,7 @@ class Window:
         month_of = dates.astype("datetime64[M]")
         month = month_of.astype(np.int64) % 12 + 1
         day = (dates - month_of.astype("datetime64[D]")).astype(np.int64) + 1
-        factor = np.where(weekday >= 5, 0.2, 1.0)
+        factor = np.where(weekday >= 5, P.WEEKEND_FACTOR, 1.0)
         factor = factor * np.where(month == 8, 0.85, 1.0)
         holidays = ((month == 12) & (day >= 20)) | ((month == 1) & (day <= 2))
         return factor * np.where(holidays, 0.45, 1.0)

@@ -1,6 +1,6 @@
 """Quick quality check of a simulated data set (not a test): rates, oracle AUC, timings.
 
-    .venv/bin/python -m simulator._quality_check --accounts 2000 --months 36 [--out DIR]
+    .venv/bin/python bench/simulator_quality.py --accounts 2000 --months 36 [--out DIR]
 
 Simulates (unless --reuse), then computes the realised labels directly from the contracts table
 (independently of the features stage) and prints rows per table, base rates, the oracle ROC-AUC
@@ -10,6 +10,7 @@ of truth.parquet against the realised labels, and the oracle's green/red renewal
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sklearn.metrics import roc_auc_score
 
-from retain.config import LabelsConfig
+# bench/features.py would shadow the features package: the repository root comes first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from retain.config import LabelsConfig, load_config
 from simulator._run import OUTPUT_TABLES, simulate
 
 
@@ -105,9 +109,9 @@ def main() -> None:
             f"  {table:<11} {pq.ParquetFile(out / f'{table}.parquet').metadata.num_rows:>12,} rows"
         )
 
-    labels = LabelsConfig()
-    toml = (out / "retain.toml").read_text()
-    data_end = pd.Timestamp(toml.split('data_end = "')[1].split('"')[0])
+    config = load_config(out, workdir=out)
+    labels = config.labels
+    data_end = pd.Timestamp(config.features.data_end)
 
     renewals = renewal_outcomes(out, labels.grace_days, data_end)
     print("\nrenewal outcomes (main-contract ends decided inside the data)")
