@@ -1,16 +1,23 @@
 """Checks across tables, run as SQL on the typed tables.
 
-All of them are warnings: an orphan row or a usage event outside any contract does not make the
-results wrong, it is just data the features cannot use or should not trust. Each query first
-aggregates a table per account (a hash aggregate, cheap even over 100M usage rows) and builds
-its example from the per-account rows only.
+Orphan rows (no such account) block when they are more than `max_orphan_share` of a table's rows
+(default 20%, `[features] max_orphan_share`): then the table's features are silently missing for
+most accounts (usage account_id 7 against accounts "0007" gave zero events for every snapshot),
+so every result is wrong. A few orphans are a warning. Either way the message says when the
+orphan ids match account ids once their type or zero padding is ignored (7, 7.0 and "0007"),
+the usual cause.
+
+The other checks are warnings: a usage event outside any contract does not make the results
+wrong, it is just data the features should not trust. Each query first aggregates a table per
+account (a hash aggregate, cheap even over 100M usage rows) and builds its example from the
+per-account rows only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from features._checks_sql import CheckFailed, fetch_one, literal, quote, typed
+from features._checks_sql import CheckFailed, fetch_one, literal, quote, raw_types, typed
 from features._defect import Defect
 from features.contract import TABLES
 from features.source import DataSource
@@ -24,11 +31,23 @@ _ACTIVITY_TABLES = ("usage", "activities")
 _DATED_BY_ACCOUNT = ("contracts", "usage", "tickets", "contacts", "activities", "surveys")
 
 
+# The share of a table's rows above which orphans block (the default of the config field).
+DEFAULT_MAX_ORPHAN_SHARE = 0.2
+
+
 def _day(expression: str) -> str:
     return f"strftime({expression}, '%Y-%m-%d')"
 
 
-def cross_table_defects(source: DataSource) -> list[Defect]:
+def _normalized_id(expression: str) -> str:
+    """An id with its type and zero padding ignored: 7, 7.0, "7" and "0007" all become "7"."""
+    unpadded = f"ltrim(regexp_replace(trim({expression}), '\\.0+$', ''), '0')"
+    return f"coalesce(nullif({unpadded}, ''), '0')"
+
+
+def cross_table_defects(
+    source: DataSource, max_orphan_share: float = DEFAULT_MAX_ORPHAN_SHARE
+) -> list[Defect]:
     if not source.has("accounts"):
         return []
     defects: list[Defect] = []
@@ -36,7 +55,7 @@ def cross_table_defects(source: DataSource) -> list[Defect]:
         if name == "accounts":
             continue
         try:
-            defects += _account_defects(source, name)
+            defects += _account_defects(source, name, max_orphan_share)
             if name in _ACTIVITY_TABLES and source.has("contracts"):
                 defects += _coverage_defects(source, name)
         except CheckFailed as error:
@@ -57,7 +76,7 @@ def _dated(source: DataSource, name: str, time: str) -> str:
     return typed(source.connection, TABLES[name], ("account_id", time))
 
 
-def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
+def _account_defects(source: DataSource, name: str, max_orphan_share: float) -> Iterator[Defect]:
     time = TABLES[name].event_time if name in _DATED_BY_ACCOUNT else None
     rows = (
         _dated(source, name, time)
@@ -73,6 +92,7 @@ def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
             SELECT account_id, min(created_at) AS created FROM {_accounts(source)}
             WHERE account_id IS NOT NULL GROUP BY account_id
         ),
+        acc_keys AS (SELECT DISTINCT {_normalized_id("account_id")} AS k FROM acc),
         per_account AS (
             SELECT t.account_id, bool_or(acc.account_id IS NULL) AS orphan, count(*) AS n,
                    count(*) FILTER (WHERE {early}) AS early_n, {first_early} AS early_at,
@@ -80,11 +100,20 @@ def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
             FROM {rows} AS t LEFT JOIN acc ON acc.account_id = t.account_id
             WHERE t.account_id IS NOT NULL
             GROUP BY t.account_id
+        ),
+        orphans AS (
+            SELECT p.account_id, p.n, k.k IS NOT NULL AS matches_when_normalized
+            FROM per_account AS p
+            LEFT JOIN acc_keys AS k ON k.k = {_normalized_id("p.account_id")}
+            WHERE p.orphan
         )
         SELECT
-            sum(n) FILTER (WHERE orphan) AS orphan_rows,
-            count(*) FILTER (WHERE orphan) AS orphan_accounts,
-            min(account_id) FILTER (WHERE orphan) AS orphan_example,
+            (SELECT sum(n) FROM per_account) AS rows,
+            (SELECT sum(n) FROM orphans) AS orphan_rows,
+            (SELECT count(*) FROM orphans) AS orphan_accounts,
+            (SELECT min(account_id) FROM orphans) AS orphan_example,
+            (SELECT count(*) FROM orphans WHERE matches_when_normalized) AS normalized_matches,
+            (SELECT min(account_id) FROM orphans WHERE matches_when_normalized) AS matched_example,
             sum(early_n) AS early_rows,
             count(*) FILTER (WHERE early_n > 0) AS early_accounts,
             min(account_id || ' on ' || {_day("early_at")} || ' (created ' || {_day("created")}
@@ -93,14 +122,7 @@ def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
         """,
     )
     if row["orphan_rows"]:
-        yield Defect(
-            name,
-            "account_id",
-            int(row["orphan_rows"]),
-            f"account_id={row['orphan_example']}",
-            f"orphan rows: {row['orphan_accounts']} account(s) not in accounts; rows ignored",
-            False,
-        )
+        yield _orphan_defect(source, name, row, max_orphan_share)
     if row["early_rows"]:
         yield Defect(
             name,
@@ -110,6 +132,44 @@ def _account_defects(source: DataSource, name: str) -> Iterator[Defect]:
             f"dated before the account was created ({row['early_accounts']} account(s))",
             False,
         )
+
+
+def _orphan_defect(
+    source: DataSource, name: str, row: dict, max_orphan_share: float
+) -> Defect:
+    orphan_rows, total = int(row["orphan_rows"]), int(row["rows"] or 0)
+    share = orphan_rows / total if total else 1.0
+    blocking = share > max_orphan_share
+    message = (
+        f"orphan rows: {row['orphan_accounts']} account(s) not in accounts, {share:.0%} of the "
+        f"table's {total:,} rows"
+    )
+    if blocking:
+        message += (
+            f" (over {max_orphan_share:.0%}: their features would silently be missing; "
+            "`[features] max_orphan_share` sets the limit)"
+        )
+    else:
+        message += "; rows ignored"
+    example = f"account_id={row['orphan_example']}"
+    if row["normalized_matches"]:
+        matched = str(row["matched_example"])
+        twin = fetch_one(
+            source.connection,
+            f"""SELECT min(account_id) AS id FROM {_accounts(source)}
+            WHERE {_normalized_id("account_id")} = {_normalized_id(literal(matched))}""",
+        )["id"]
+        types = (
+            raw_types(source.connection, f"raw_{name}").get("account_id", "?"),
+            raw_types(source.connection, "raw_accounts").get("account_id", "?"),
+        )
+        message += (
+            f". Hint: {row['normalized_matches']} of these ids match an accounts id once type "
+            f"and zero padding are ignored ({name} {matched!r} vs accounts {twin!r}; column "
+            f"types {types[0]} vs {types[1]}): write account_id the same way in both tables"
+        )
+        example = f"account_id={matched} (accounts has {twin})"
+    return Defect(name, "account_id", orphan_rows, example, message, blocking)
 
 
 def _coverage_defects(source: DataSource, name: str) -> Iterator[Defect]:

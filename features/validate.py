@@ -10,7 +10,9 @@ the file already stores in their type. It finds:
   value that is not empty but whose TRY_CAST is NULL), empty keys and empty required values of
   accounts and contracts, duplicate primary keys, a contract ending before it starts, negative
   ARR, an unreadable file;
-- warnings: orphan rows (no such account), rows dated before their account was created, usage
+- blocking too: orphan rows (no such account) above `[features] max_orphan_share` of a table's
+  rows (default 20%), with a hint when the ids differ only by type or zero padding;
+- warnings: fewer orphan rows, rows dated before their account was created, usage
   before the account's first contract, usage or activities more than 30 days after contract
   coverage ended (churned accounts still active), empty optional values, values outside a
   vocabulary or a range, dates on or after the data's end (except a contract's end and a
@@ -45,6 +47,7 @@ from features._checks_tables import table_defects
 from features._defect import Defect
 from features.contract import REQUIRED_TABLES, TABLES
 from features.source import DataSource
+from retain.config import Config, load_config
 from retain.errors import RetainError
 
 IMPORT_DEFECTS_FILE = "import_defects.json"
@@ -125,8 +128,14 @@ class ValidationReport:
         }
 
 
-def check(source: DataSource) -> ValidationReport:
-    """Every contract check on `source`; never raises for bad data, it reports it."""
+def check(source: DataSource, config: Config | None = None) -> ValidationReport:
+    """Every contract check on `source`; never raises for bad data, it reports it.
+
+    `config` defaults to the data's own settings (`load_config(source.location)`).
+    """
+    if config is None:
+        location = Path(source.location)
+        config = load_config(location if location.is_dir() else None)
     defects: list[Defect] = [
         Defect(
             name,
@@ -142,19 +151,21 @@ def check(source: DataSource) -> ValidationReport:
     data_end = _data_end(source)
     for name in source.raw_columns:
         defects += table_defects(source, TABLES[name], data_end)
-    defects += cross_table_defects(source)
+    defects += cross_table_defects(source, config.features.max_orphan_share)
     defects += _import_defects(source)
     defects.sort(key=lambda d: (not d.blocking, _TABLE_ORDER.get(d.table, 99), d.table, d.column))
     return ValidationReport(defects=defects, location=source.location)
 
 
-def require_valid(source: DataSource, *, console: Console | None = None) -> ValidationReport:
+def require_valid(
+    source: DataSource, *, console: Console | None = None, config: Config | None = None
+) -> ValidationReport:
     """Check `source`; print warnings briefly; raise RetainError on blocking defects.
 
     Every command that reads a data source calls this first.
     """
     console = console or Console(stderr=True)
-    report = check(source)
+    report = check(source, config)
     warnings = report.warnings
     if warnings:
         console.print(

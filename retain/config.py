@@ -76,6 +76,9 @@ class FeaturesConfig:
     as_of_dates: tuple[str, ...] = ()
     # Static account attributes with more distinct values than this are identifiers, not features.
     max_category_levels: int = 50
+    # Validation: orphan rows (no such account) above this share of a table's rows block every
+    # command; that many missing accounts means mismatched ids, not a few stray rows.
+    max_orphan_share: float = 0.2
 
 
 @dataclass(frozen=True)

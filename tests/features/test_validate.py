@@ -224,9 +224,10 @@ def test_each_blocking_defect_is_reported_with_table_column_rows_and_example(cas
 
 
 def _orphan_usage(frames: Frames) -> None:
-    extra = pd.DataFrame(
-        [["ghost", "2024-05-01", "login", "u9", "1"]], columns=frames["usage"].columns
-    )
+    """One orphan among nine usage rows: 11%, under the 20% that blocks."""
+    rows = [["a1", f"2024-05-0{day}", "login", "u1", "1"] for day in range(2, 7)]
+    rows.append(["ghost", "2024-05-01", "login", "u9", "1"])
+    extra = pd.DataFrame(rows, columns=frames["usage"].columns)
     frames["usage"] = pd.concat([frames["usage"], extra], ignore_index=True)
 
 
@@ -388,7 +389,8 @@ def test_csv_parquet_and_duckdb_sources_validate_alike(
 
     report = check(DataSource.open(writer(_defective_typed_frames(), tmp_path / "bad")))
     summary = [(d.table, d.column, d.rows, d.blocking) for d in report.defects]
-    assert summary == [("contracts", "arr", 1, True), ("usage", "account_id", 1, False)]
+    # One orphan of three usage rows is 33%: over the 20% that blocks.
+    assert summary == [("contracts", "arr", 1, True), ("usage", "account_id", 1, True)]
     assert only(report, "usage", "account_id").example == "account_id=ghost"
 
 
@@ -480,13 +482,16 @@ def test_cli_validate_exits_1_with_the_report_on_blocking_defects(tmp_path: Path
     assert "negative ARR" in result.output
     assert "INVALID" in result.output
     payload = json.loads((tmp_path / "report.json").read_text())
-    assert (payload["blocking"], payload["warnings"]) == (1, 1)
+    # Negative ARR, and one orphan of three usage rows (33%, over the 20% that blocks).
+    assert (payload["blocking"], payload["warnings"]) == (2, 0)
 
 
 def test_cli_validate_exits_0_on_warnings_only(tmp_path: Path) -> None:
     frames = clean_frames()
     frames["usage"].loc[0, "account_id"] = "ghost"
     folder = _write_csv_folder(frames, tmp_path / "warn")
+    # One orphan of three rows is 33%; the data's own retain.toml allows half.
+    (folder / "retain.toml").write_text("[features]\nmax_orphan_share = 0.5\n")
     result = CliRunner().invoke(_app(), ["validate", "--data", str(folder)], env=WIDE)
     assert result.exit_code == 0, result.output
     assert "VALID with 1 warning(s)" in result.output
@@ -548,3 +553,52 @@ def test_an_extra_account_column_named_like_an_outcome_is_a_leakage_warning() ->
     assert (defect.rows, defect.example, defect.blocking) == (3, "values like No, Yes", False)
     assert "label leakage" in defect.message
     assert report.warnings == [defect]  # `tier` is an ordinary attribute
+
+
+def _padded_accounts(frames: Frames) -> None:
+    """accounts ids "0001".."0003" while usage, tickets, ... keep integers 1..3 (a CRM export
+    against a product database)."""
+    frames["accounts"] = frames["accounts"].assign(account_id=["0001", "0002", "0003"])
+    frames["contracts"] = frames["contracts"].assign(account_id=["0001", "0002", "0003"])
+    frames["usage"] = frames["usage"].assign(account_id=[1, 2, 3])
+
+
+def test_orphans_above_the_share_block_with_a_hint_when_only_padding_differs() -> None:
+    report = check(DataSource.from_frames(edited(_padded_accounts)))
+    defect = only(report, "usage", "account_id", "orphan rows")
+    assert defect.blocking and not report.ok
+    assert defect.rows == 3
+    assert "100% of the table's 3 rows" in defect.message
+    assert "type and zero padding are ignored" in defect.message
+    assert "usage '1' vs accounts '0001'" in defect.message
+    assert "BIGINT vs VARCHAR" in defect.message
+    assert defect.example == "account_id=1 (accounts has 0001)"
+
+
+def test_orphans_with_unrelated_ids_block_without_the_hint() -> None:
+    def ghosts(frames: Frames) -> None:
+        frames["usage"] = frames["usage"].assign(account_id=["x1", "x2", "a3"])
+
+    defect = only(check(DataSource.from_frames(edited(ghosts))), "usage", "account_id")
+    assert defect.blocking and "67% of the table's 3 rows" in defect.message
+    assert "Hint" not in defect.message
+
+
+def test_a_few_orphans_warn_with_the_hint_and_the_share_is_configurable() -> None:
+    from retain.config import Config
+
+    def one_float_id(frames: Frames) -> None:
+        _orphan_usage(frames)
+        frames["usage"].loc[len(frames["usage"]) - 1, "account_id"] = "a1.0"
+
+    warned = only(check(DataSource.from_frames(edited(_orphan_usage))), "usage", "account_id")
+    assert not warned.blocking and "11% of the table's 9 rows" in warned.message
+    strict = Config().with_overrides({"features": {"max_orphan_share": 0.05}})
+    blocked = check(DataSource.from_frames(edited(_orphan_usage)), strict)
+    assert not blocked.ok
+    assert only(blocked, "usage", "account_id").blocking
+    lenient = Config().with_overrides({"features": {"max_orphan_share": 1.0}})
+    assert check(DataSource.from_frames(edited(_padded_accounts)), lenient).ok
+    # "a1.0" is a1 written as a float would be: the hint names it.
+    hinted = only(check(DataSource.from_frames(edited(one_float_id))), "usage", "account_id")
+    assert "usage 'a1.0' vs accounts 'a1'" in hinted.message
