@@ -34,7 +34,7 @@ from features.source import DataSource
 from retain.config import load_config
 from retain.files import write_parquet
 from training._design import DesignSpec
-from training._split import time_split
+from training._split import time_split, validation_order
 from training.candidates import fit_candidates, labelled_rows
 from training.tune import tune_booster
 
@@ -89,7 +89,9 @@ def study(rows: pd.DataFrame, config, trials: int, prune: bool, storage: str) ->
     spec = DesignSpec.from_frame(rows)
     matrix = spec.matrix(rows)
     y = rows["churn"].to_numpy(dtype=int)
-    valid, _ = time_split(rows["as_of"], config.training.validation_fraction, config.training.seed)
+    valid, _ = time_split(
+        validation_order(rows, "churn"), config.training.validation_fraction, config.training.seed
+    )
     started = time.perf_counter()
     result = tune_booster(
         matrix[~valid],

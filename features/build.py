@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.account import account_features
 from features.commercial import commercial_features
-from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS
+from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS, OUTCOMES, known_at_column
 from features.labels import label_table
 from features.outcome import outcome_features
 from features.relationship import relationship_features
@@ -113,7 +113,7 @@ def build_features(
         parts = [identity[[SNAPSHOT_ID, "account_id", "as_of", "spine"]]]
         labels = _snapshot_order(label_table(source, config, snapshots)).drop(columns=SNAPSHOT_ID)
         step("labels")
-        parts.append(labels[["renewal_date"]])
+        parts.append(labels[["renewal_date", "churn_window_end"]])
         for family in families:
             if task is not None:
                 progress.update(task, description=family.name)
@@ -121,7 +121,7 @@ def build_features(
             if expression is not None:
                 parts.append(_snapshot_order(expression).drop(columns=SNAPSHOT_ID))
             step(family.name)
-        parts.append(labels.drop(columns=["renewal_date", "arr_at_as_of"]))
+        parts.append(labels.drop(columns=["renewal_date", "churn_window_end", "arr_at_as_of"]))
         frame = pd.concat(parts, axis=1).drop(columns=SNAPSHOT_ID)
         given = source.sql("SELECT account_id, segment FROM accounts").drop_duplicates("account_id")
         given_by_snapshot = frame["account_id"].map(given.set_index("account_id")["segment"])
@@ -136,9 +136,9 @@ def build_features(
 
 def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
     """Stable dtypes: timestamps as datetime64[ns], features float64 or text, flags bool."""
-    for column in ("as_of", "renewal_date", "label_known_at"):
+    dates = ("as_of", "renewal_date", "churn_window_end", *map(known_at_column, OUTCOMES))
+    for column in dates:
         frame[column] = pd.to_datetime(frame[column]).astype("datetime64[ns]")
-    frame["label_known"] = frame["label_known"].astype(bool)
     for column in ("account_id", "spine", "segment"):
         frame[column] = frame[column].astype(object)
     ordered = [

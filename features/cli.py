@@ -62,17 +62,17 @@ def summary(frame: object, seconds: float, out: Path) -> str:
     from features.frame import feature_columns
 
     assert isinstance(frame, pd.DataFrame)
-    known = frame[frame["label_known"]] if len(frame) else frame
-    share = len(known) / len(frame) if len(frame) else 0.0
 
     def rate(column: str) -> str:
-        return f"{known[column].mean():.1%}" if len(known) else "n/a"
+        known = frame[column].dropna() if len(frame) else frame
+        if not len(known):
+            return f"{column}: no outcome known yet"
+        return f"{column} {known.mean():.1%} of {len(known) / len(frame):.0%} known"
 
     return (
         f"wrote {out}: {len(frame):,} snapshots of {frame['account_id'].nunique():,} accounts, "
         f"{len(feature_columns(frame))} features\n"
-        f"labels known for {share:.1%}; among them churn {rate('churn')}, "
-        f"expansion {rate('expansion')}, contraction {rate('contraction')}\n"
+        f"outcomes: {rate('churn')}; {rate('expansion')}; {rate('contraction')}\n"
         f"wall time {seconds:.1f} s"
     )
 

@@ -1,8 +1,10 @@
 """Commercial features: ARR, seats, tenure, renewal timing, contract history.
 
 Only contracts with `start_date < as_of` are visible (a renewal signed later does not exist yet).
-"In force" means in force just before `as_of`: visible and `end_date >= as_of`, so a term that
-ends exactly at `as_of` still describes the account on the eve of the snapshot.
+"In force" is the one rule of the labels and the spine, `start_date < as_of <= end_date`: visible
+and `end_date >= as_of`, so a term that ends exactly at `as_of` is in force (the account is up
+for renewal that day) and a term starting on `as_of` is not yet known. The renewal date is the
+latest end among the terms in force, as in `features.labels.renewal_dates`.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def tenure_days(v: ir.Table) -> ir.Value:
 
 
 def days_to_renewal(v: ir.Table) -> ir.Value:
-    return days_between(v.end_date.min(where=_in_force(v)), v.as_of.max())
+    return days_between(v.end_date.max(where=_in_force(v)), v.as_of.max())
 
 
 def contract_term_days(v: ir.Table) -> ir.Value:
@@ -67,8 +69,8 @@ def contract_term_days(v: ir.Table) -> ir.Value:
 
 
 def renewals_count(v: ir.Table) -> ir.Value:
-    """Terms completed while the account stayed (distinct end dates on or before as_of)."""
-    return v.end_date.nunique(where=v.end_date <= v.as_of)
+    """Terms completed while the account stayed (distinct end dates before as_of)."""
+    return v.end_date.nunique(where=v.end_date < v.as_of)
 
 
 def arr_365d_ago(v: ir.Table) -> ir.Value:

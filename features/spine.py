@@ -1,11 +1,12 @@
 """Snapshot spines: which (account_id, as_of) pairs get a feature row.
 
-- `monthly`: every account active (a contract with start_date <= as_of < end_date) at each month
-  start, from its first contract up to the data's end (exclusive);
+- `monthly`: every account with a contract in force (start_date < as_of <= end_date, the one
+  rule of `features.labels.in_force_at`) at each month start, from its first contract up to the
+  data's end (exclusive);
 - `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when that
-  contract had started by then (a later term is unknown at as_of) and as_of is before the data's
-  end;
-- `explicit`: every account active at each given date.
+  contract is in force then (a term starting on or after as_of is unknown at as_of) and as_of is
+  before the data's end;
+- `explicit`: every account with a contract in force at each given date.
 
 Neither spine starts before `history_days` after the event history begins (`first_snapshot_date`).
 """
@@ -52,7 +53,7 @@ def _active_at(contracts: ir.Table, dates: list[pd.Timestamp], spine_name: str) 
     calendar = ibis.memtable(pd.DataFrame({"as_of": pd.to_datetime(dates)}))
     joined = contracts.join(
         calendar,
-        [contracts.start_date <= calendar.as_of, calendar.as_of < contracts.end_date],
+        [contracts.start_date < calendar.as_of, calendar.as_of <= contracts.end_date],
     )
     return joined.select("account_id", "as_of", spine=ibis.literal(spine_name)).distinct()
 
@@ -103,7 +104,7 @@ def renewals_spine(
     # Only terms already signed when the renewal window opens: a term that starts after as_of
     # is unknown then, and scoring its end would reveal that the account survived until it began
     # (monthly terms would leak about two months of survival).
-    ends = scored.filter(scored.start_date <= scored.as_of).select("account_id", "as_of").distinct()
+    ends = scored.filter(scored.start_date < scored.as_of).select("account_id", "as_of").distinct()
     ends = ends.filter(ends.as_of < ibis.literal(source.data_end.to_pydatetime()))
     earliest = first_snapshot_date(source, config)
     if earliest is not None:
@@ -113,8 +114,8 @@ def renewals_spine(
         other,
         [
             ends.account_id == other._account_id,
-            other.start_date <= ends.as_of,
-            ends.as_of < other.end_date,
+            other.start_date < ends.as_of,
+            ends.as_of <= other.end_date,
         ],
     )
     return active.select("account_id", "as_of", spine=ibis.literal("renewals")).distinct()

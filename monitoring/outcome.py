@@ -65,10 +65,8 @@ def outcome_drift(
 def _known_labels(frame: pd.DataFrame, target: str) -> pd.Series | None:
     if target not in frame.columns:
         return None
-    labels = pd.to_numeric(frame[target], errors="coerce")
-    if "label_known" in frame.columns:
-        labels = labels.where(frame["label_known"].fillna(False).astype(bool))
-    return labels.reset_index(drop=True)
+    # A label is NaN until its outcome is known (censored), so the values alone say what is known.
+    return pd.to_numeric(frame[target], errors="coerce").reset_index(drop=True)
 
 
 def _metrics(labels: pd.Series, scores: np.ndarray) -> dict[str, Any]:

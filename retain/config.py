@@ -34,7 +34,14 @@ CONFIG_FILE_NAME = "retain.toml"
 class LabelsConfig:
     """How outcomes are defined (BRIEF: Labels and snapshots)."""
 
-    horizon_days: int = 180  # "of the accounts scored green six months ago, how many renewed"
+    # Expansion and contraction look this far ahead: "of the accounts scored green six months ago,
+    # how many grew".
+    horizon_days: int = 180
+    # Renewal risk looks at the account's own next renewal E, but never less than this far ahead:
+    # the window ends at T = max(E, as_of + min_risk_days). A fixed horizon that a multi-year term
+    # cannot reach would make the risk zero by construction; a monthly term renews every month, so
+    # its risk covers the quarter rather than one billing cycle.
+    min_risk_days: int = 90
     grace_days: int = 30  # a renewal signed up to 30 days late is a renewal, not a churn
     expansion_threshold: float = 0.05  # ARR up by more than 5% over the horizon
     contraction_threshold: float = 0.05  # ARR down by more than 5% (without churning)
@@ -148,11 +155,20 @@ class EvaluationConfig:
 
     primary_metric: str = "pr_auc"
     calibration_tolerance: float = 0.01  # challenger's ECE may exceed the champion's by this much
+    # Bootstrap replicates for the intervals (accounts resampled, not rows: an account's
+    # snapshots move together); 500 is the usual floor for 95% percentile intervals.
     n_bootstrap: int = 500
-    cv_folds: int = (
-        5  # snapshot-only data (no history): stratified k-fold instead of rolling origin
-    )
-    n_cutoffs: int = 8
+    # K-fold where rolling origins are impossible (one snapshot date, or too little history for
+    # a target): grouped by account whenever an account has several snapshots.
+    cv_folds: int = 5
+    n_cutoffs: int = 8  # at most this many rolling origins (the latest that qualify)
+    # Origin spacing: "auto" takes quarter starts when they give min_origins, else month starts
+    # when those give more; "quarterly" or "monthly" force one.
+    origin_spacing: str = "auto"
+    min_origins: int = 4  # fewer origins than this is thin evidence (the report says so)
+    # A window qualifies when at least this share of its snapshots have a known outcome by the
+    # data's end; below it the few short-latency rows left would stand in for the whole window.
+    min_known_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -165,13 +181,30 @@ class ServingConfig:
     max_accounts_per_request: int = 1_000
     store_path: str = "retain_scores.duckdb"
     model_path: str | None = None  # a saved model folder instead of the registry
-    model_alias: str = "champion"  # falls back to "challenger" when no champion exists
+    model_alias: str = "champion"
+    # Serve (or score with) the challenger when no champion exists. Off: a model no promotion
+    # gate has vetted answers only when someone asks for it (`--allow-challenger`).
+    allow_challenger: bool = False
+    # What /score and `retain score` do with a missing value of a feature the model has no
+    # learned missing branch for (training.missing_policy): "impute" the segment's training
+    # median and name the feature in the result's imputed_features, or "reject" (400 / error).
+    missing_values: str = "impute"
     top_k_reasons: int = 3
     renewal_signal_days: int = 120
     # API worker processes. Measured on 2 cores (docs/benchmarks.md, Serving): 2 workers beat 1
     # on both endpoints even with the load generator on the same box (each worker runs
     # LightGBM single-threaded, so they do not fight over cores).
     workers: int = 2
+    # Request bodies above this are answered 413 before they are read whole (a parsed JSON body
+    # takes ~8x its size in memory). 1 MiB holds 1,000 account ids for /score_accounts, or a
+    # /score call of a few hundred accounts with every feature; raise it for bigger batches.
+    max_body_bytes: int = 1_048_576
+    # Requests one worker handles at once; the next gets 429 (probes excepted). A /score call
+    # takes a core for a few ms, so 32 queued requests are already ~100 ms of waiting.
+    max_concurrency: int = 32
+    # Seconds between SIGTERM (when /readyz turns 503) and closing the listener: long enough
+    # for a load balancer probing every few seconds to stop sending new requests.
+    drain_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

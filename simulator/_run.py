@@ -75,7 +75,11 @@ def simulate(
             population = draw_population(rng, size, first, window)
             result = run_chunk(rng, population, window)
             tables = chunk_tables(
-                result, window, horizon_days=labels.horizon_days, lead_days=labels.lead_days
+                result,
+                window,
+                horizon_days=labels.horizon_days,
+                lead_days=labels.lead_days,
+                min_risk_days=labels.min_risk_days,
             )
             for table, frame in tables.items():
                 writers[table].write_table(frame)

@@ -88,7 +88,7 @@ def _ordered(columns: dict[str, np.ndarray], *keys: str) -> dict[str, np.ndarray
 
 
 def chunk_tables(
-    result: ChunkResult, window: Window, *, horizon_days: int, lead_days: int
+    result: ChunkResult, window: Window, *, horizon_days: int, lead_days: int, min_risk_days: int
 ) -> dict[str, pa.Table]:
     pop = result.population
     ids = pop.ids
@@ -200,7 +200,12 @@ def chunk_tables(
     )
 
     truth = truth_rows(
-        result, result.columns("contracts"), window, horizon_days=horizon_days, lead_days=lead_days
+        result,
+        result.columns("contracts"),
+        window,
+        horizon_days=horizon_days,
+        lead_days=lead_days,
+        min_risk_days=min_risk_days,
     )
     truth = _ordered(truth, "account", "day", "spine")
     tables["truth"] = pa.table(

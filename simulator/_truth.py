@@ -1,5 +1,10 @@
 """The oracle: true churn and expansion probabilities as the generating process knew them.
 
+`churn_probability` is the renewal risk of the features' label: the chance that the account's
+coverage ends by T = max(E, as_of + min_risk_days), E the end of the term in force at as_of
+(in force: start < as_of <= end). `expansion_probability` is expansion within the horizon, which
+needs the account to survive the horizon, so it uses the chance of churning within the horizon.
+
 For a snapshot (account, as_of) the process knows the latent state of the week before as_of, the
 contract running at as_of and its renewal schedule. It forecasts the state at each renewal
 decision inside the horizon (Kalman-style linear forecast of health and momentum, Markov
@@ -32,6 +37,7 @@ def truth_rows(
     *,
     horizon_days: int,
     lead_days: int,
+    min_risk_days: int,
 ) -> dict[str, np.ndarray]:
     """Rows (account, as_of day, spine code, churn_probability, expansion_probability)."""
     main = ~contracts["addon"]
@@ -47,7 +53,7 @@ def truth_rows(
     monthly_day = np.tile(months, n)
     # Only terms already signed at as_of = end - lead_days: scoring a term that starts later
     # would reveal that the account survived until it started (the features' renewal spine).
-    signed = start <= end - lead_days
+    signed = start < end - lead_days
     renewal_key = np.unique(np.stack([account[signed], end[signed] - lead_days], axis=1), axis=0)
     inside = (renewal_key[:, 1] >= 0) & (renewal_key[:, 1] < window.n_days)
     request_account = np.concatenate([monthly_account, renewal_key[inside, 0]])
@@ -56,13 +62,14 @@ def truth_rows(
         [np.zeros(len(monthly_day), np.int8), np.ones(int(inside.sum()), np.int8)]
     )
 
-    # The main contract covering each requested day: the latest one started on or before it.
+    # The main contract in force on each requested day (start < day <= end): the latest one
+    # started strictly before it.
     stride = 4 * _DAY_SHIFT
     contract_key = account * stride + start + _DAY_SHIFT
     request_key = request_account * stride + request_day + _DAY_SHIFT
-    cover = np.searchsorted(contract_key, request_key, side="right") - 1
+    cover = np.searchsorted(contract_key, request_key, side="left") - 1
     safe = np.maximum(cover, 0)
-    active = (cover >= 0) & (account[safe] == request_account) & (end[safe] > request_day)
+    active = (cover >= 0) & (account[safe] == request_account) & (end[safe] >= request_day)
     cover = cover[active]
     request_account, request_day, spine = (
         request_account[active],
@@ -78,6 +85,7 @@ def truth_rows(
         end[cover],
         term[cover],
         horizon_days=horizon_days,
+        min_risk_days=min_risk_days,
     )
     return {
         "account": request_account,
@@ -97,6 +105,7 @@ def _probabilities(
     term: np.ndarray,
     *,
     horizon_days: int,
+    min_risk_days: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     pop, hist = result.population, result.history
     weeks = window.n_weeks
@@ -118,6 +127,9 @@ def _probabilities(
     term_days = term[:, None] * 30.44
     ends = renewal[:, None] + np.round(k * term_days).astype(np.int64)
     valid = ends <= (day + horizon_days)[:, None]
+    # The renewal risk's window: the next renewal, or min_risk_days when that comes sooner.
+    risk_end = np.maximum(renewal, day + min_risk_days)
+    in_risk_window = ends <= risk_end[:, None]
     decided = np.maximum(ends // 7 - P.DECISION_LAG_WEEKS, join_week[:, None])
     steps = decided - known_week[:, None]
     known = steps <= 0
@@ -179,11 +191,13 @@ def _probabilities(
     # so their uncertainty is one common factor, integrated by Gauss-Hermite quadrature.
     # A monthly term that switches to annual at a renewal has no further renewal in the horizon.
     switch = np.where(term <= 1, P.MONTHLY_TO_ANNUAL_SHARE, 0.0)
-    survive = np.zeros(len(account))
+    survive_horizon = np.zeros(len(account))
+    survive_risk = np.zeros(len(account))
     for node, weight in zip(*_QUADRATURE, strict=True):
         churn_each = L.sigmoid(churn_mean + churn_sd * node)
-        survive += weight * _none_through_renewals(churn_each, valid, switch)
-    churn = 1.0 - survive
+        survive_horizon += weight * _none_through_renewals(churn_each, valid, switch)
+        survive_risk += weight * _none_through_renewals(churn_each, in_risk_window, switch)
+    churn = 1.0 - survive_risk
 
     # -- expansion: at a renewal, or an add-on before it ---------------------------------------
     growth = (pop.growth[account] + P.POOL_HEALTH_GROWTH * h0)[:, None]
@@ -222,7 +236,7 @@ def _probabilities(
     hazard = np.where(in_horizon & unfrozen & cooled, hazard, 0.0)
     upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
 
-    expansion = (1.0 - churn) * (1.0 - (1.0 - renewal_expansion) * (1.0 - upsell))
+    expansion = survive_horizon * (1.0 - (1.0 - renewal_expansion) * (1.0 - upsell))
     return churn, expansion
 
 

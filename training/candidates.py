@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from rich.progress import Progress
 
-from features.frame import TARGETS
+from features.frame import TARGETS, known_at_column, known_label_mask
 from retain.config import Config
 from retain.errors import RetainError
 from training.baselines import LogisticBaseline, RuleScorecard
@@ -27,12 +27,8 @@ def labelled_rows(
     """
     if target not in TARGETS:
         raise RetainError(f"Unknown target {target!r}; choose one of {', '.join(TARGETS)}")
-    require_columns(frame, (target, "label_known", "label_known_at"), "Training")
-    known = frame["label_known"].fillna(False).astype(bool) & frame[target].notna()
-    if cutoff is not None:
-        known_at = pd.to_datetime(frame["label_known_at"])
-        known &= known_at.notna() & (known_at < pd.Timestamp(cutoff))
-    return frame.loc[known]
+    require_columns(frame, (target, known_at_column(target)), "Training")
+    return frame.loc[known_label_mask(frame, target, cutoff)]
 
 
 def fit_candidates(
@@ -50,8 +46,9 @@ def fit_candidates(
         where = f" before {pd.Timestamp(cutoff).date()}" if cutoff is not None else ""
         raise RetainError(
             f"No row of the feature frame ({len(frame)} rows) has a known {target!r} label"
-            f"{where}; the data needs more history than the {config.labels.horizon_days}-day "
-            "horizon plus grace"
+            f"{where}; an outcome is known only after its window (the next renewal, at least "
+            f"{config.labels.min_risk_days} days, for churn; {config.labels.horizon_days} days "
+            "for expansion) plus the grace days"
         )
     y = rows[target].astype(int)
     models: dict[str, Any] = {

@@ -24,7 +24,7 @@ from retain.files import write_json, write_text
 from training import _booster
 from training._design import DesignSpec, labels_array
 from training._metrics import validation_metrics
-from training._split import time_split
+from training._split import time_split, validation_order
 from training.bands import choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
 from training.explain import Explanation
@@ -85,7 +85,7 @@ class SegmentedModel:
         spec = DesignSpec.from_frame(X)
         matrix = spec.matrix(X)
         segments = segments_of(X)
-        valid, split = time_split(X["as_of"], tc.validation_fraction, tc.seed)
+        valid, split = time_split(validation_order(X, self.target), tc.validation_fraction, tc.seed)
         train = ~valid
         params = {k: dict(v) for k, v in (self.segment_params or {}).items()}
         names = list(spec.feature_names)

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from retain.config import Config
 from retain.errors import RetainError
 from training._metrics import validation_metrics
-from training._split import time_split
+from training._split import time_split, validation_order
 from training.baselines import LogisticBaseline, RuleScorecard
 from training.candidates import labelled_rows
 from training.global_model import GlobalModel
@@ -156,7 +156,9 @@ def _comparison_models(
     """The global model (already out-of-time) and the baselines fitted on the training window,
     each with its validation-row probabilities, so the table compares like with like."""
     y = rows[target].astype(int).to_numpy()
-    valid, _ = time_split(rows["as_of"], config.training.validation_fraction, config.training.seed)
+    valid, _ = time_split(
+        validation_order(rows, target), config.training.validation_fraction, config.training.seed
+    )
     # The segmented model trained the global booster on the same rows and split.
     global_model = GlobalModel.from_segmented(model)
     out = {"global": (global_model, global_model.predict_proba(rows[valid])[:, 1])}
@@ -185,7 +187,7 @@ def _log_target(
 
     tc = config.training
     y = rows[target].astype(int).to_numpy()
-    valid, _ = time_split(rows["as_of"], tc.validation_fraction, tc.seed)
+    valid, _ = time_split(validation_order(rows, target), tc.validation_fraction, tc.seed)
     segments = segments_of(rows)
     # Only the out-of-time rows feed the calibration plots: predict those, not every row.
     p = np.full(len(rows), np.nan)

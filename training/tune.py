@@ -18,7 +18,7 @@ from retain.config import Config
 from retain.errors import RetainError
 from training import _booster
 from training._design import DesignSpec, labels_array
-from training._split import time_split
+from training._split import time_split, validation_order
 from training.segmented import GLOBAL, segments_of
 
 # SQLite handles a write per report badly; one report every few rounds is plenty for pruning.
@@ -165,7 +165,7 @@ def tune_target(
     labels = labels_array(rows[target], target)
     spec = DesignSpec.from_frame(rows)
     matrix = spec.matrix(rows)
-    valid, _ = time_split(rows["as_of"], tc.validation_fraction, tc.seed)
+    valid, _ = time_split(validation_order(rows, target), tc.validation_fraction, tc.seed)
     segments = segments_of(rows)
     groups = {GLOBAL: np.ones(len(rows), dtype=bool)}
     for segment in sorted(set(segments.tolist())):

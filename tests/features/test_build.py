@@ -24,7 +24,8 @@ def test_frame_layout_identity_first_labels_last_features_typed():
         kind = frame[column].dtype
         assert kind == "float64" or column in ("account_industry", "account_region"), column
     assert frame["as_of"].dtype == "datetime64[ns]"
-    assert frame["label_known"].dtype == bool
+    for column in ("churn_window_end", "churn_known_at", "expansion_known_at"):
+        assert frame[column].dtype == "datetime64[ns]"
 
 
 def test_missing_optional_tables_remove_exactly_their_families():

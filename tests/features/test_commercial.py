@@ -26,11 +26,13 @@ def test_commercial_values_on_a_hand_built_account():
 
 
 def test_on_a_renewal_day_the_ending_term_describes_the_account():
-    # c1 ends and c2 starts on 2024-01-01: c2 is not visible yet, c1 was in force the day before.
+    # c1 ends and c2 starts on 2024-01-01: c2 is not known yet, c1 is in force (up for renewal).
     r = row(build(only(base_frames()), as_of=["2024-01-01"]))
     assert r["arr"] == 20_000
     assert r["days_to_renewal"] == 0
-    assert r["renewal_date"] == T("2025-01-01")  # context: the contract in force at as_of
+    assert r["renewal_date"] == T("2024-01-01")  # the renewal decided that day
+    assert r["churn_window_end"] == T("2024-03-31")  # as_of + 90 days
+    assert r["renewals_count"] == 0  # the ending term is not completed until it renews
 
 
 def test_commercial_features_are_point_in_time():

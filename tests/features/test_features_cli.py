@@ -43,7 +43,7 @@ def test_features_command_writes_the_frame_and_a_summary(tmp_path):
     assert frame["account_id"].tolist() == ["a1", "a1"]
     assert frame["as_of"].dt.strftime("%Y-%m-%d").tolist() == ["2024-03-01", "2024-06-01"]
     assert "2 snapshots of 1 accounts" in result.output
-    assert "labels known for 0.0%" in result.output  # the data ends before any horizon
+    assert "churn: no outcome known yet" in result.output  # the data ends before any window
 
 
 def test_features_command_rejects_a_bad_spine_without_writing(tmp_path):

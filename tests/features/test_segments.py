@@ -19,7 +19,7 @@ def test_given_segment_wins_else_arr_bands():
         {
             "contract_id": ["c1", "c2", "c3", "c4", "c5"],
             "account_id": ["small", "mid", "big", "labelled", "new"],
-            "start_date": [T("2023-01-01")] * 4 + [T("2023-06-01")],
+            "start_date": [T("2023-01-01")] * 4 + [T("2023-05-31")],
             "end_date": T("2024-01-01"),
             "arr": [24_999.0, 25_000.0, 100_000.0, 1_000.0, 60_000.0],
         }
@@ -31,5 +31,5 @@ def test_given_segment_wins_else_arr_bands():
         "mid": "Mid-Market",
         "big": "Enterprise",
         "labelled": "Strategic",
-        "new": "Mid-Market",  # starts on as_of: its ARR at as_of decides
+        "new": "Mid-Market",  # started the day before as_of: its ARR at as_of decides
     }

@@ -32,16 +32,18 @@ def _pairs(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 def test_monthly_spine_covers_active_month_starts_before_the_data_end():
     frame = build_features(_source(), Config(), spine="monthly")
+    # In force at d means start < d <= end: c1 ending on 2023-04-01 is in force that day, c2
+    # starting on 2023-05-01 is not yet known then (no 2023-05-01), nor is c3 on 2023-03-01.
     months_a = [
         "2023-02-01",
         "2023-03-01",
-        "2023-05-01",
+        "2023-04-01",
         "2023-06-01",
         "2023-07-01",
         "2023-08-01",
-    ]  # no 2023-04-01: the account had no contract then
+    ]
     assert _pairs(frame) == [("a", m, "monthly") for m in months_a] + [
-        ("b", m, "monthly") for m in ("2023-03-01", "2023-04-01", "2023-05-01", "2023-06-01")
+        ("b", m, "monthly") for m in ("2023-04-01", "2023-05-01", "2023-06-01")
     ]
 
 

@@ -10,20 +10,30 @@ from training import fit_candidates, labelled_rows
 
 def test_labelled_rows_drop_censored_rows_and_labels_known_after_the_cutoff(frame):
     rows = frame.copy()
-    rows.loc[rows.index[:10], ["churn", "label_known"]] = [np.nan, False]
+    rows.loc[rows.index[:10], "churn"] = np.nan
     assert len(labelled_rows(rows, "churn")) == len(rows) - 10
     cutoff = pd.Timestamp("2025-01-15")
     kept = labelled_rows(rows, "churn", cutoff)
-    assert (kept["label_known_at"] < cutoff).all()
-    assert len(kept) == int(((rows["label_known_at"] < cutoff) & rows["churn"].notna()).sum())
+    assert (kept["churn_known_at"] < cutoff).all()
+    assert len(kept) == int(((rows["churn_known_at"] < cutoff) & rows["churn"].notna()).sum())
     # A label that becomes known on the cutoff day itself was not known before it.
-    on_cutoff = rows.assign(label_known_at=cutoff)
+    on_cutoff = rows.assign(churn_known_at=cutoff)
     assert labelled_rows(on_cutoff, "churn", cutoff).empty
+
+
+def test_each_target_uses_its_own_known_date(frame):
+    cutoff = pd.Timestamp("2025-01-15")
+    rows = frame.assign(
+        churn_known_at=cutoff + pd.Timedelta(days=1),
+        expansion_known_at=cutoff - pd.Timedelta(days=1),
+    )
+    assert labelled_rows(rows, "churn", cutoff).empty
+    assert len(labelled_rows(rows, "expansion", cutoff)) == len(rows)
 
 
 def test_a_model_never_trains_on_a_label_known_after_the_cutoff(frame, config):
     cutoff = pd.Timestamp("2025-01-15")
-    late = frame["label_known_at"] >= cutoff
+    late = frame["churn_known_at"] >= cutoff
     assert late.any() and (~late).any()
     # Poison every row whose label is not yet known at the cutoff: if any leaked into training,
     # the fitted models would differ from models fitted without those rows at all.

@@ -153,7 +153,7 @@ def test_cli_import_telco_writes_and_summarises(tmp_path: Path) -> None:
         app, ["import", "telco", str(_tiny_csv(tmp_path)), "--out", str(tmp_path / "out")]
     )
     assert result.exit_code == 0, result.output
-    assert "accounts 3, contracts 7" in result.output
+    assert "accounts 3, contracts 7" in " ".join(result.output.split())
     assert "VALID: no defects" in result.output
 
 
@@ -185,5 +185,5 @@ def test_shared_telco_imports_7043_accounts_without_blocking_defects(tmp_path: P
     from features import build_features
 
     frame = build_features(source, load_config(out, workdir=tmp_path), as_of=[SNAPSHOT_DATE])
-    assert frame["label_known"].all()
+    assert frame["churn"].notna().all()
     assert frame["churn"].sum() == 1869
