@@ -97,12 +97,12 @@ def build(tmp: Path, n_accounts: int) -> tuple[Path, Path, pd.DataFrame]:
         {"training": {"num_boost_round": 200, "early_stopping_rounds": 200}}
     )
     folder = tmp / "models"
-    if not (folder / "expansion" / "model.json").is_file():
+    if not (folder / "expansion" / "missing_policy.json").is_file():
         history = synthetic_frame(1_000, 4)
         train = history.drop(columns=["csm_id"])
         churn = SegmentedModel("churn", config).fit(train, train["churn"])
         expansion = SegmentedModel("expansion", config).fit(train, train["expansion"])
-        save_model_pair(churn, expansion, folder)
+        save_model_pair(churn, expansion, folder, train)
     config = config.with_overrides(
         {"serving": {"model_path": str(folder), "store_path": str(tmp / "scores.duckdb")}}
     )

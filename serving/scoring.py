@@ -22,7 +22,21 @@ from serving.reasons import top_reasons
 from serving.signals import SIGNAL_FEATURES, signals_of
 
 if TYPE_CHECKING:
+    from training.missing_policy import MissingPolicy
     from training.segmented import SegmentedModel
+
+MISSING_VALUE_MODES = ("impute", "reject")
+
+
+class MissingValuesError(RetainError):
+    """Missing values the policy would impute, under `serving.missing_values = "reject"`.
+
+    `missing[i]` lists the features row i lacks; the API turns it into a 400 naming each field.
+    """
+
+    def __init__(self, message: str, missing: list[list[str]]) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,8 @@ class ModelPair:
     expansion: SegmentedModel
     churn_info: ModelInfo
     expansion_info: ModelInfo
+    churn_policy: MissingPolicy
+    expansion_policy: MissingPolicy
 
     @property
     def feature_names(self) -> list[str]:
@@ -58,6 +74,14 @@ class ModelPair:
     def info(self) -> dict[str, dict[str, str]]:
         return {"churn": self.churn_info.as_dict(), "expansion": self.expansion_info.as_dict()}
 
+    @property
+    def known_segments(self) -> set[str]:
+        """Segments both models were fitted on (any other is scored by the global booster)."""
+        return set(self.churn.segments_) & set(self.expansion.segments_)
+
+    def policies(self) -> tuple[MissingPolicy, MissingPolicy]:
+        return self.churn_policy, self.expansion_policy
+
 
 def _folder_digest(folder: Path) -> str:
     """A content hash of a saved model folder: the version of a model that has no registry."""
@@ -68,23 +92,54 @@ def _folder_digest(folder: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def save_model_pair(churn: SegmentedModel, expansion: SegmentedModel, folder: Path) -> Path:
-    """Save both models in the layout `load_model_pair(model_path=...)` reads."""
+def save_model_pair(
+    churn: SegmentedModel, expansion: SegmentedModel, folder: Path, frame: pd.DataFrame
+) -> Path:
+    """Save both models, each with the missing-value policy of its training rows `frame`, in
+    the layout `load_model_pair(model_path=...)` reads."""
+    from training.missing_policy import MissingPolicy
+
     folder = Path(folder)
-    churn.save(folder / "churn")
-    expansion.save(folder / "expansion")
+    for target, model in (("churn", churn), ("expansion", expansion)):
+        saved = model.save(folder / target)
+        MissingPolicy.from_model(model, frame).save(saved)
     return folder
+
+
+def resolve_versions(config: Config) -> dict[str, Any]:
+    """target -> the registry ModelRef that `serving.model_alias` points at now.
+
+    A missing champion is replaced by the challenger only with `serving.allow_challenger`.
+    """
+    from training.registry import resolve_alias
+
+    return {
+        target: resolve_alias(
+            target,
+            config.serving.model_alias,
+            config,
+            allow_challenger=config.serving.allow_challenger,
+        )
+        for target in TARGETS
+    }
 
 
 def load_model_pair(config: Config) -> ModelPair:
     """The models to serve: `serving.model_path` when set, else the registry alias.
 
-    The registry falls back from `champion` to `challenger` (training.registry); LightGBM text
+    Each model comes with its missing-value policy (training.missing_policy); LightGBM text
     models plus JSON are read, never a pickle.
     """
+    from training.missing_policy import MissingPolicy
     from training.segmented import SegmentedModel
 
+    if config.serving.missing_values not in MISSING_VALUE_MODES:
+        raise RetainError(
+            f"serving.missing_values must be one of {', '.join(MISSING_VALUE_MODES)} "
+            f"(got {config.serving.missing_values!r})"
+        )
     models: dict[str, SegmentedModel] = {}
+    policies: dict[str, MissingPolicy] = {}
     infos: dict[str, ModelInfo] = {}
     if config.serving.model_path:
         root = Path(config.serving.model_path)
@@ -97,6 +152,7 @@ def load_model_pair(config: Config) -> ModelPair:
                 )
             try:
                 models[target] = SegmentedModel.load(folder)
+                policies[target] = MissingPolicy.load(folder)
             except (KeyError, ValueError, TypeError, OSError) as error:
                 # A folder saved by another version of retain, or a damaged one.
                 raise RetainError(
@@ -109,11 +165,12 @@ def load_model_pair(config: Config) -> ModelPair:
                 alias="path",
             )
     else:
-        from training.registry import load_registered
+        from training.registry import load_version
 
-        for target in TARGETS:
-            model, ref = load_registered(target, config.serving.model_alias, config)
-            models[target] = model
+        for target, ref in resolve_versions(config).items():
+            loaded = load_version(target, ref, config)
+            models[target] = loaded.model
+            policies[target] = loaded.missing_policy
             infos[target] = ModelInfo(
                 name=str(ref.name),
                 version=str(ref.version),
@@ -124,6 +181,8 @@ def load_model_pair(config: Config) -> ModelPair:
         expansion=models["expansion"],
         churn_info=infos["churn"],
         expansion_info=infos["expansion"],
+        churn_policy=policies["churn"],
+        expansion_policy=policies["expansion"],
     )
 
 
@@ -154,6 +213,14 @@ def score_frame(
     frame = frame.reset_index(drop=True)
     from training.bands import band_of
 
+    # Each model gets the frame its missing-value policy fills; reasons and signals read the
+    # caller's own values (an imputed feature shows as not recorded, and is listed).
+    churn_frame, churn_filled = models.churn_policy.impute(frame)
+    expansion_frame, expansion_filled = models.expansion_policy.impute(frame)
+    imputed = [sorted({*a, *b}) for a, b in zip(churn_filled, expansion_filled, strict=True)]
+    if config.serving.missing_values == "reject" and any(imputed):
+        raise _missing_values_error(frame, imputed)
+
     k = config.serving.top_k_reasons
     churn_reasons: Sequence[list[dict[str, Any]]]
     expansion_reasons: Sequence[list[dict[str, Any]]]
@@ -164,31 +231,39 @@ def score_frame(
     values = {name: frame[name].to_numpy() for name in models.feature_names if name in present}
     if with_reasons:
         # explain() computes the raw margin too: calibrate that instead of predicting again.
-        explained = models.churn.explain(frame)
-        churn_p = models.churn.proba_from_margin(frame, explained.raw_margin)[:, 1]
+        explained = models.churn.explain(churn_frame)
+        churn_p = models.churn.proba_from_margin(churn_frame, explained.raw_margin)[:, 1]
         churn_reasons = top_reasons(explained.contributions, values, k=k)
-        explained = models.expansion.explain(frame)
-        expansion_p = models.expansion.proba_from_margin(frame, explained.raw_margin)[:, 1]
+        explained = models.expansion.explain(expansion_frame)
+        expansion_p = models.expansion.proba_from_margin(expansion_frame, explained.raw_margin)[
+            :, 1
+        ]
         expansion_reasons = top_reasons(
             explained.contributions, values, k=k, directions=("raises",)
         )
     else:
-        churn_p = models.churn.predict_proba(frame)[:, 1]
-        expansion_p = models.expansion.predict_proba(frame)[:, 1]
+        churn_p = models.churn.predict_proba(churn_frame)[:, 1]
+        expansion_p = models.expansion.predict_proba(expansion_frame)[:, 1]
         churn_reasons = expansion_reasons = [[] for _ in range(n)]
     bands = band_of(churn_p, models.bands)
     signal_columns = {name: frame[name].to_numpy() for name in SIGNAL_FEATURES if name in present}
     account_ids = frame["account_id"].to_numpy()
     as_ofs = frame["as_of"].to_numpy() if "as_of" in present else [None] * n
     segments = frame["segment"].to_numpy() if "segment" in present else [None] * n
+    known_segments = models.known_segments
     results = []
     for i in range(n):
         segment = segments[i]
+        segment = None if segment is None or pd.isna(segment) else str(segment)
         results.append(
             {
                 "account_id": str(account_ids[i]),
                 "as_of": _iso_date(as_ofs[i]),
-                "segment": None if segment is None or pd.isna(segment) else str(segment),
+                "segment": segment,
+                # A segment the models were not fitted on (or none) is scored by the global
+                # booster and calibration: say so rather than pass it off as a segment score.
+                "segment_unknown": segment not in known_segments,
+                "imputed_features": imputed[i],
                 "churn_probability": float(churn_p[i]),
                 "expansion_probability": float(expansion_p[i]),
                 "health_band": str(bands[i]),
@@ -198,6 +273,24 @@ def score_frame(
             }
         )
     return results
+
+
+def _missing_values_error(frame: pd.DataFrame, imputed: list[list[str]]) -> MissingValuesError:
+    rows = [i for i, names in enumerate(imputed) if names]
+    counts: dict[str, int] = {}
+    for i in rows:
+        for name in imputed[i]:
+            counts[name] = counts.get(name, 0) + 1
+    worst = sorted(counts, key=lambda name: (-counts[name], name))
+    example = str(frame["account_id"].iloc[rows[0]]) if "account_id" in frame else str(rows[0])
+    listed = ", ".join(f"{name} ({counts[name]} rows)" for name in worst[:5])
+    return MissingValuesError(
+        f"{len(rows)} of {len(frame)} accounts lack features the model has no missing branch "
+        f"for: {listed}{' ...' if len(worst) > 5 else ''} (example account {example}); "
+        'serving.missing_values = "reject" refuses to impute them (set it to "impute" to use '
+        "the segment's training median)",
+        imputed,
+    )
 
 
 def frame_from_features(accounts: Sequence[dict[str, Any]], models: ModelPair) -> pd.DataFrame:

@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS scores (
     scored_at TIMESTAMP NOT NULL,
     PRIMARY KEY (account_id, as_of)
 );
+-- The whole result as JSON: a field a result gains later is stored without a new column.
+ALTER TABLE scores ADD COLUMN IF NOT EXISTS result VARCHAR;
 """
 
 
@@ -139,6 +141,7 @@ def _score_rows(
             "expansion_reasons": [json.dumps(r["expansion_reasons"]) for r in results],
             "signals": [json.dumps(r["signals"]) for r in results],
             "scored_at": scored_at,
+            "result": [json.dumps(r) for r in results],
         }
     )
 
@@ -226,7 +229,7 @@ def read_store(
             SELECT s.account_id, CAST(s.as_of AS VARCHAR) AS as_of, s.segment, s.features,
                    s.stored_at, c.churn_version, c.expansion_version, c.churn_probability,
                    c.expansion_probability, c.health_band, c.reasons, c.expansion_reasons,
-                   c.signals, c.scored_at
+                   c.signals, c.scored_at, c.result
             FROM snapshots s LEFT JOIN scores c USING (account_id, as_of)
             {where}
             QUALIFY row_number() OVER (PARTITION BY s.account_id ORDER BY s.as_of DESC) = 1
@@ -241,7 +244,9 @@ def read_store(
     for values in rows:
         row = dict(zip(names, values, strict=True))
         result = None
-        if row["churn_probability"] is not None:
+        if row["result"] is not None:
+            result = json.loads(row["result"])
+        elif row["churn_probability"] is not None:
             result = {
                 "account_id": row["account_id"],
                 "as_of": row["as_of"],

@@ -19,6 +19,7 @@ import pandas as pd
 
 from retain.config import Config
 from retain.errors import RetainError
+from training.missing_policy import MissingPolicy
 from training.segmented import SegmentedModel
 
 CHAMPION = "champion"
@@ -65,7 +66,10 @@ def log_and_register(
     tags: dict[str, str] | None = None,
 ) -> ModelRef:
     """Log `model` as a models-from-code pyfunc in the active run (or a new one), register it
-    as `retain-<target>` and point `alias` at the new version."""
+    as `retain-<target>` and point `alias` at the new version.
+
+    `frame_sample` holds the model's training rows: the missing-value policy
+    (training.missing_policy) is recorded from them and saved beside the model."""
     import mlflow
     from mlflow.models import infer_signature
 
@@ -75,6 +79,7 @@ def log_and_register(
     example = frame_sample[["segment", *model.feature_names_]].head(5).copy()
     with tempfile.TemporaryDirectory(prefix="retain-model-") as tmp:
         saved = model.save(Path(tmp) / "segmented_model")
+        MissingPolicy.from_model(model, frame_sample).save(saved)
         from training.pyfunc_model import ARTIFACT_KEY, SegmentedModelPyfunc
 
         wrapper = SegmentedModelPyfunc()
@@ -121,36 +126,77 @@ def version_of(target: str, alias: str, config: Config | None = None) -> str | N
     return None if found is None else str(found.version)
 
 
-def load_registered(
-    target: str, alias: str = CHAMPION, config: Config | None = None
-) -> tuple[SegmentedModel, ModelRef]:
-    """The model behind `alias` (falling back from champion to challenger), without pickle."""
-    import mlflow
+def resolve_alias(
+    target: str, alias: str = CHAMPION, config: Config | None = None, *, allow_challenger: bool
+) -> ModelRef:
+    """The concrete version `alias` points at now.
 
+    With no champion, `allow_challenger` decides whether the challenger (a model no gate has
+    vetted) may stand in; without it that is an error saying how to allow it.
+    """
     config = config or Config()
     client = _client(config)
     name = model_name(target, config)
-    candidates = [alias] + ([CHALLENGER] if alias == CHAMPION else [])
-    version = None
-    for candidate in candidates:
-        version = _version_by_alias(client, name, candidate)
-        if version is not None:
-            alias = candidate
-            break
-    if version is None:
-        raise RetainError(
-            f"No registered model {name!r} with alias {' or '.join(map(repr, candidates))} in "
-            f"{config.tracking.resolved_tracking_uri()}; run `retain train` first "
-            "(or set MLFLOW_TRACKING_URI to the store that holds it)"
-        )
+    version = _version_by_alias(client, name, alias)
+    if version is not None:
+        return ModelRef(name=name, version=str(version.version), alias=alias)
+    where = config.tracking.resolved_tracking_uri()
+    if alias == CHAMPION:
+        challenger = _version_by_alias(client, name, CHALLENGER)
+        if challenger is not None and allow_challenger:
+            return ModelRef(name=name, version=str(challenger.version), alias=CHALLENGER)
+        if challenger is not None:
+            raise RetainError(
+                f"Registered model {name!r} has no champion in {where}, only a challenger "
+                f"(version {challenger.version}) that no promotion gate has vetted; promote it "
+                "(`retain promote`) or pass --allow-challenger to use it anyway"
+            )
+    raise RetainError(
+        f"No registered model {name!r} with alias {alias!r} in {where}; run `retain train` "
+        "first (or set MLFLOW_TRACKING_URI to the store that holds it)"
+    )
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered version loaded for serving: the model, its missing-value policy, its ref."""
+
+    model: SegmentedModel
+    missing_policy: MissingPolicy
+    ref: ModelRef
+
+
+def load_version(target: str, ref: ModelRef, config: Config | None = None) -> RegisteredModel:
+    """Download and read version `ref.version` of retain-<target>, without pickle."""
+    import mlflow
+
     from training.pyfunc_model import ARTIFACT_KEY
 
+    config = config or Config()
+    _client(config)
     with tempfile.TemporaryDirectory(prefix="retain-load-") as tmp:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{version.version}", dst_path=tmp
+            artifact_uri=f"models:/{ref.name}/{ref.version}", dst_path=tmp
         )
-        model = SegmentedModel.load(Path(local) / "artifacts" / ARTIFACT_KEY)
-    return model, ModelRef(name=name, version=str(version.version), alias=alias)
+        folder = Path(local) / "artifacts" / ARTIFACT_KEY
+        model = SegmentedModel.load(folder)
+        policy = MissingPolicy.load(folder)
+    return RegisteredModel(model=model, missing_policy=policy, ref=ref)
+
+
+def load_registered(
+    target: str,
+    alias: str = CHAMPION,
+    config: Config | None = None,
+    *,
+    allow_challenger: bool = True,
+) -> tuple[SegmentedModel, ModelRef]:
+    """The model behind `alias` (falling back from champion to challenger when
+    `allow_challenger`), without pickle."""
+    config = config or Config()
+    ref = resolve_alias(target, alias, config, allow_challenger=allow_challenger)
+    loaded = load_version(target, ref, config)
+    return loaded.model, loaded.ref
 
 
 def set_alias(

@@ -57,8 +57,9 @@ def synthetic_frame(n_accounts: int = 240, months: int = 8, seed: int = 0) -> pd
                     "churn": churn,
                     "expansion": expansion,
                     "contraction": 0.0,
-                    "label_known": True,
-                    "label_known_at": as_of + pd.Timedelta(days=210),
+                    "churn_known_at": as_of + pd.Timedelta(days=210),
+                    "expansion_known_at": as_of + pd.Timedelta(days=210),
+                    "contraction_known_at": as_of + pd.Timedelta(days=210),
                     "arr_at_horizon": base_arr * (1 - churn),
                     "usage_14d_change_pct": change,
                     "usage_drop_40pct_14d": (change <= -40).astype(float),
@@ -103,7 +104,7 @@ def train_pair(frame: pd.DataFrame, config: Config, folder: Path) -> Path:
     expansion = SegmentedModel(target="expansion", config=config).fit(
         features, features["expansion"]
     )
-    return save_model_pair(churn, expansion, folder)
+    return save_model_pair(churn, expansion, folder, features)
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,8 @@ def test_results_have_the_response_fields(models, latest, trained: dict) -> None
         "reasons",
         "expansion_reasons",
         "signals",
+        "segment_unknown",
+        "imputed_features",
     }
     assert first["as_of"] == "2024-08-01"
     assert {r["health_band"] for r in results} <= {"green", "yellow", "red"}
