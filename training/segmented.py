@@ -120,9 +120,7 @@ class SegmentedModel:
             fitted = dict(zip(jobs, pool.map(fit_on, jobs), strict=True))
         global_booster = fitted[GLOBAL]
         global_margin = _booster.raw_margin(global_booster, matrix)
-        global_calibrator = fit_calibrator(
-            global_margin[valid], labels[valid], isotonic_min_rows=tc.isotonic_min_rows
-        )
+        global_calibrator = fit_calibrator(global_margin[valid], labels[valid])
         counts = {
             "train_rows": int(train.sum()),
             "train_positives": int(labels[train].sum()),
@@ -171,11 +169,7 @@ class SegmentedModel:
                     "global booster, segment calibration"
                 )
             calibration_rows = in_segment & valid
-            calibrator = fit_calibrator(
-                margin[calibration_rows],
-                labels[calibration_rows],
-                isotonic_min_rows=tc.isotonic_min_rows,
-            )
+            calibrator = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
             if calibrator is IDENTITY and strategy[segment] == "global":
                 # One class out of time: the global mapping beats the booster's raw probability.
                 calibrator = global_calibrator

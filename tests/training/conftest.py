@@ -90,7 +90,6 @@ def config() -> Config:
                 "early_stopping_rounds": 10,
                 "min_child_samples": 10,
                 "min_positives_per_segment": 30,
-                "isotonic_min_rows": 200,
                 "num_threads": 1,
             }
         }
