@@ -104,7 +104,6 @@ class TrainingConfig:
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
     num_threads: int = 2
-    isotonic_min_rows: int = 1_000  # isotonic needs data; sigmoid below this many calibration rows
     # Rule scorecard the way incumbent CS platforms build one: points per signal, summing to 100.
     scorecard_weights: tuple[tuple[str, float], ...] = (
         ("usage_trend", 25.0),
