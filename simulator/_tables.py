@@ -15,7 +15,7 @@ from features.contract import TABLES
 from simulator import _params as P
 from simulator._calendar import Window
 from simulator._engine import ACTIVITY_TYPES, CONTACT_ROLES, PRIORITIES, SURVEY_KINDS, ChunkResult
-from simulator._truth import SPINES, truth_rows
+from simulator._truth import SPINES, SURVIVAL_MONTHS, truth_rows
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -54,6 +54,7 @@ def schema(table: str) -> pa.Schema:
             ("spine", "string"),
             ("churn_probability", "float"),
             ("expansion_probability", "float"),
+            *((f"survival_{t}m", "float") for t in SURVIVAL_MONTHS),
         ]
     else:
         columns = [(c.name, c.type) for c in TABLES[table].columns]
@@ -215,6 +216,7 @@ def chunk_tables(
             "spine": _coded(truth["spine"], SPINES),
             "churn_probability": truth["churn_probability"],
             "expansion_probability": truth["expansion_probability"],
+            **{f"survival_{t}m": truth[f"survival_{t}m"] for t in SURVIVAL_MONTHS},
         },
         schema=schema("truth"),
     )

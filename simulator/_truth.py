@@ -4,6 +4,8 @@
 coverage ends by T = max(E, as_of + min_risk_days), E the end of the term in force at as_of
 (in force: start < as_of <= end). `expansion_probability` is expansion within the horizon, which
 needs the account to survive the horizon, so it uses the chance of churning within the horizon.
+`survival_<t>m` (t in SURVIVAL_MONTHS) is the chance that the coverage has not ended by as_of + t
+calendar months (`features.person_months`' S(t)), from the same renewal schedule and forecast.
 
 For a snapshot (account, as_of) the process knows the latent state of the week before as_of, the
 contract running at as_of and its renewal schedule. It forecasts the state at each renewal
@@ -24,7 +26,8 @@ from simulator._calendar import Window
 from simulator._engine import ChunkResult
 
 SPINES: tuple[str, ...] = ("monthly", "renewals")
-_MAX_RENEWALS = 8  # monthly terms renew up to seven times inside a 180-day horizon
+_MAX_RENEWALS = 14  # monthly terms renew up to thirteen times inside 12 months (survival_12m)
+SURVIVAL_MONTHS: tuple[int, ...] = (3, 6, 12)  # the true S(t) the backtest compares with
 _DAY_SHIFT = 100_000  # makes day numbers positive for the (account, day) search key
 _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(12)
 _QUADRATURE = (_NODES, _WEIGHTS / _WEIGHTS.sum())
@@ -39,7 +42,8 @@ def truth_rows(
     lead_days: int,
     min_risk_days: int,
 ) -> dict[str, np.ndarray]:
-    """Rows (account, as_of day, spine code, churn_probability, expansion_probability)."""
+    """Rows (account, as_of day, spine code, churn_probability, expansion_probability,
+    survival_<t>m for t in SURVIVAL_MONTHS)."""
     main = ~contracts["addon"]
     order = np.lexsort((contracts["start"][main], contracts["account"][main]))
     account = contracts["account"][main][order]
@@ -77,7 +81,7 @@ def truth_rows(
         spine[active],
     )
 
-    churn, expansion = _probabilities(
+    churn, expansion, survival = _probabilities(
         result,
         window,
         request_account,
@@ -93,6 +97,7 @@ def truth_rows(
         "spine": spine,
         "churn_probability": churn,
         "expansion_probability": expansion,
+        **survival,
     }
 
 
@@ -106,7 +111,7 @@ def _probabilities(
     *,
     horizon_days: int,
     min_risk_days: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     pop, hist = result.population, result.history
     weeks = window.n_weeks
     segment = pop.segment[account]
@@ -193,10 +198,17 @@ def _probabilities(
     switch = np.where(term <= 1, P.MONTHLY_TO_ANNUAL_SHARE, 0.0)
     survive_horizon = np.zeros(len(account))
     survive_risk = np.zeros(len(account))
+    # Coverage still running t calendar months after as_of: no churn at a renewal ending by then.
+    by_month = {t: ends <= _months_later(window, day, t)[:, None] for t in SURVIVAL_MONTHS}
+    survival = {f"survival_{t}m": np.zeros(len(account)) for t in SURVIVAL_MONTHS}
     for node, weight in zip(*_QUADRATURE, strict=True):
         churn_each = L.sigmoid(churn_mean + churn_sd * node)
         survive_horizon += weight * _none_through_renewals(churn_each, valid, switch)
         survive_risk += weight * _none_through_renewals(churn_each, in_risk_window, switch)
+        for t, through in by_month.items():
+            survival[f"survival_{t}m"] += weight * _none_through_renewals(
+                churn_each, through, switch
+            )
     churn = 1.0 - survive_risk
 
     # -- expansion: at a renewal, or an add-on before it ---------------------------------------
@@ -237,7 +249,21 @@ def _probabilities(
     upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
 
     expansion = survive_horizon * (1.0 - (1.0 - renewal_expansion) * (1.0 - upsell))
-    return churn, expansion
+    return churn, expansion, survival
+
+
+def _months_later(window: Window, day: np.ndarray, months: int) -> np.ndarray:
+    """Day number `months` calendar months after `day`, the day of month clipped to the month's
+    length (as pandas' DateOffset, which the features' month ends use)."""
+    dates = window.start + np.asarray(day, dtype=np.int64)
+    month = dates.astype("datetime64[M]")
+    day_of_month = (dates - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + months
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+        np.int64
+    )
+    shifted = target.astype("datetime64[D]") + np.minimum(day_of_month, length - 1)
+    return (shifted - window.start).astype(np.int64)
 
 
 def _none_through_renewals(p_each: np.ndarray, valid: np.ndarray, switch: np.ndarray) -> np.ndarray:

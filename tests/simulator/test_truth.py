@@ -74,11 +74,17 @@ def test_truth_has_one_row_per_snapshot_and_probabilities(tables):
         "spine",
         "churn_probability",
         "expansion_probability",
+        "survival_3m",
+        "survival_6m",
+        "survival_12m",
     ]
     assert set(truth["spine"]) == {"monthly", "renewals"}
     assert not truth.duplicated(["account_id", "as_of", "spine"]).any()
-    for column in ("churn_probability", "expansion_probability"):
+    for column in ("churn_probability", "expansion_probability", "survival_3m", "survival_12m"):
         assert truth[column].between(0.0, 1.0).all()
+    # A survival curve never rises.
+    assert (truth["survival_3m"] >= truth["survival_6m"] - 1e-6).all()
+    assert (truth["survival_6m"] >= truth["survival_12m"] - 1e-6).all()
 
 
 def test_monthly_spine_is_every_month_start_with_a_running_contract(
@@ -145,6 +151,28 @@ def test_realised_churn_follows_the_true_probability(tables, main_contracts, dat
     standard_error = np.sqrt((per_account**2).sum()) / len(known)
     assert standard_error < 0.03  # the check has the power to see a 0.1 bias
     assert abs(residual.mean()) < 3 * standard_error
+
+
+@pytest.mark.parametrize("months", [6, 12])
+def test_realised_survival_follows_the_true_curve(tables, main_contracts, data_end, months):
+    """The true S(t): coverage has not lapsed by as_of + t calendar months."""
+    truth = tables["truth"]
+    truth = truth[truth["spine"] == "monthly"]
+    horizon = truth["as_of"] + pd.DateOffset(months=months)
+    known = truth[horizon + GRACE < data_end].reset_index(drop=True)
+    pairs = known.reset_index().merge(_lapses(main_contracts), on="account_id")
+    ends = known["as_of"] + pd.DateOffset(months=months)
+    inside = (pairs["end_date"] >= pairs["as_of"]) & (
+        pairs["end_date"] <= ends.to_numpy()[pairs["index"]]
+    )
+    lost = known.index.isin(pairs.loc[inside, "index"])
+    residual = (~lost).astype(float) - known[f"survival_{months}m"]
+    per_account = residual.groupby(known["account_id"]).sum()
+    standard_error = np.sqrt((per_account**2).sum()) / len(known)
+    assert lost.sum() > 50
+    assert abs(residual.mean()) < 3 * standard_error
+    low = known[f"survival_{months}m"] < known[f"survival_{months}m"].quantile(1 / 3)
+    assert lost[low.to_numpy()].mean() > 3 * lost[~low.to_numpy()].mean()
 
 
 def test_realised_expansion_follows_the_true_probability(tables, main_contracts, data_end):
