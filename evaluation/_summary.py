@@ -57,8 +57,9 @@ def _band_metrics(
         out[f"renewal_rate_{band}{suffix}"] = rate
     estimate = m.green_red_ratio(churned, bands, n_bootstrap=n_bootstrap, seed=seed)
     out[f"band_renewal_ratio{suffix}"] = estimate.ratio
-    out[f"band_renewal_ratio_low{suffix}"] = estimate.low
-    out[f"band_renewal_ratio_high{suffix}"] = estimate.high
+    if n_bootstrap > 0:
+        out[f"band_renewal_ratio_low{suffix}"] = estimate.low
+        out[f"band_renewal_ratio_high{suffix}"] = estimate.high
 
 
 def tidy_metrics(
@@ -69,7 +70,9 @@ def tidy_metrics(
 ) -> pd.DataFrame:
     """Long table (cutoff, model, target, segment, metric, value), per window and pooled."""
     records: list[tuple[str, str, str, str, str, float]] = []
-    n_boot, seed = config.evaluation.n_bootstrap, config.training.seed
+    # Intervals come from the account bootstrap of the pooled predictions (evaluation.bootstrap),
+    # not from resampling rows per window.
+    n_boot, seed = 0, config.training.seed
     groups: list[tuple[str, pd.DataFrame]] = [
         (w, predictions[predictions["cutoff"] == w]) for w in windows
     ]
@@ -77,7 +80,7 @@ def tidy_metrics(
     for cutoff, rows in groups:
         for (model, segment), part in _by_model_and_segment(rows):
             for target in TARGETS:
-                if part[f"p_{target}"].isna().all():
+                if f"p_{target}" not in part or part[f"p_{target}"].isna().all():
                     continue
                 for metric, value in _score_metrics(part, target, n_boot, seed).items():
                     records.append((cutoff, model, target, segment, metric, float(value)))
@@ -125,38 +128,60 @@ def summarize(
     predictions: pd.DataFrame,
     *,
     windows: Sequence[str],
-    mode: str,
-    note: str,
+    plans: Mapping[str, Any],
+    config: Config,
     data_label: str,
     bands: Mapping[str, Any],
     strategies: Mapping[str, Any],
     n_snapshots: int,
 ) -> dict[str, Any]:
-    """The metrics.json payload (layout documented in the evaluation issue; other tools read it)."""
+    """The metrics.json payload (layout documented in the evaluation issue; other tools read it).
+
+    `plans` maps each target to its evaluation._plan.TargetPlan. Per target and model, the pooled
+    metrics plus `<metric>_ci` (95% account-bootstrap intervals of roc_auc, pr_auc and, for churn,
+    band_renewal_ratio, and `roc_auc_vs_segmented_ci`); per target, `evaluation` (scheme,
+    windows, note) and `evidence` (what stands behind the figures, evaluation._evidence).
+    """
+    from evaluation._evidence import evidence_for
+    from evaluation.bootstrap import bootstrap_intervals
+
     pooled = tidy[(tidy["cutoff"] == POOLED) & (tidy["segment"] == ALL)]
     targets: dict[str, Any] = {}
     for target in TARGETS:
         rows = pooled[pooled["target"] == target]
+        plan = plans.get(target)
         if rows.empty:
+            if plan is not None:
+                targets[target] = {"models": {}, "evaluation": plan.as_dict(), "evidence": None}
             continue
+        intervals = bootstrap_intervals(
+            predictions,
+            target,
+            n_bootstrap=config.evaluation.n_bootstrap,
+            seed=config.training.seed,
+        )
         models: dict[str, Any] = {}
         for model in [name for name in MODELS if name in set(rows["model"])]:
             values = rows[rows["model"] == model].set_index("metric")["value"]
             entry = {k: _clean(v) for k, v in values.items()}
-            if target == "churn" and "band_renewal_ratio" in values:
-                entry["band_renewal_ratio_ci"] = [
-                    _clean(values.get("band_renewal_ratio_low", math.nan)),
-                    _clean(values.get("band_renewal_ratio_high", math.nan)),
-                ]
+            entry.update(intervals.get(model, {}))
             models[model] = entry
-        targets[target] = {"models": models}
+        block: dict[str, Any] = {"models": models}
+        if plan is not None:
+            block["evaluation"] = plan.as_dict()
+            block["evidence"] = evidence_for(target, predictions, models, plan, config)
+        targets[target] = block
+    churn_plan = plans.get("churn") or next(iter(plans.values()), None)
     summary: dict[str, Any] = {
         "data": data_label,
-        "mode": mode,
+        "mode": churn_plan.mode if churn_plan is not None else "none",
+        "schemes": {target: plan.scheme for target, plan in plans.items()},
         "cutoffs": list(windows),
-        "cutoff_note": note,
+        "cutoff_note": " ".join(plan.note for plan in plans.values()),
         "n_snapshots": n_snapshots,
-        "n_scored": len(predictions.drop_duplicates(["cutoff", "account_id", "as_of", "spine"])),
+        "n_scored": len(predictions.drop_duplicates(["cutoff", "account_id", "as_of", "spine"]))
+        if len(predictions)
+        else 0,
         "targets": targets,
         "forecast": _forecast_summary(forecast_table),
         "bands": dict(bands),

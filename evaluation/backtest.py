@@ -1,21 +1,24 @@
-"""Rolling-origin backtest (or stratified k-fold for snapshot-only data) of every candidate model.
+"""Backtest of every candidate model: per target, rolling origins or k-fold (evaluation._plan).
 
-For each cutoff c with window [c, next cutoff):
+For each target and each of its windows:
 
-1. training rows are those whose label was known strictly before c (`label_known_at < c`);
-   the candidates are fitted on them only (`training.fit_candidates(..., cutoff=c)`);
-2. the snapshots with as_of in the window and a known outcome (both spines: monthly and
-   renewals) are scored by every model, plus the oracle (the simulator's true probabilities)
-   when `truth` is given;
-3. health bands come from the training side only: the SegmentedModel's own `bands_` (chosen on
-   its out-of-time validation), and for every other model `choose_bands` on its predictions for
-   the same out-of-time rows (the latest `validation_fraction` of training as_of dates), so the
-   green/red ratios are comparable;
-4. the renewal forecast's ARR ratios are learned from the same training rows.
+1. rolling origin c with window [c, next): training rows are those whose target was known
+   strictly before c (`features.frame.known_label_mask`; `training.fit_candidates(...,
+   cutoff=c)` keeps exactly those); the snapshots with as_of in the window and a known outcome
+   (both spines) are scored. K-fold: the other folds train, the fold is scored; an account's rows
+   share one fold whenever it has several (evaluation._folds);
+2. every model scores them, plus the oracle (the simulator's true probabilities) when `truth`
+   is given;
+3. churn only: health bands come from the training side (the SegmentedModel's own `bands_`,
+   and `choose_bands` on the same out-of-time rows for every other model, so the green/red
+   ratios are comparable), and the renewal forecast's ARR ratios are learned from the same
+   training rows.
 
-The feature frame is built once (both spines) and sliced per cutoff. Snapshot-only data (one
-distinct as_of) cannot be ordered in time, so it gets stratified k-fold cross-validation
-instead, with folds named "fold-1".."fold-k" where the cutoffs would be.
+The feature frame is built once (both spines) and sliced per window. The targets' windows may
+differ (churn's latency follows each account's renewal, expansion's the horizon), so the
+predictions carry one row per window, model and snapshot with each target's probability where
+that target was scored in that window. Bootstrap intervals over accounts (evaluation.bootstrap)
+say how much the pooled figures can be trusted.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation import forecast as fc
+from evaluation._plan import TargetPlan, plan_backtest
 from evaluation._summary import ALL, MODELS, POOLED, TARGETS, summarize, tidy_metrics
-from evaluation._windows import Window, plan_windows
+from evaluation._windows import Window
 from retain.config import Config
 from retain.errors import RetainError
 
@@ -40,7 +44,7 @@ __all__ = [
     "TARGETS",
     "BacktestResult",
     "build_backtest_frame",
-    "plan_windows",
+    "plan_backtest",
     "run_backtest",
 ]
 
@@ -54,6 +58,7 @@ _BASE_COLUMNS = (
     "churn",
     "expansion",
 )
+_KEYS = ["cutoff", "model", "account_id", "as_of", "spine"]
 
 FitCandidates = Callable[..., Mapping[str, Any]]
 Progress = Callable[[str], None]
@@ -85,59 +90,15 @@ def _default_fit() -> FitCandidates:
     return fit_candidates
 
 
-def _label_known(frame: pd.DataFrame) -> pd.Series | bool:
-    return frame["label_known"].fillna(False).astype(bool) if "label_known" in frame else True
-
-
-def _known_before(frame: pd.DataFrame, cutoff: pd.Timestamp) -> pd.Series:
-    return _label_known(frame) & (pd.to_datetime(frame["label_known_at"]) < cutoff)
-
-
-def _scorable(frame: pd.DataFrame) -> pd.Series:
-    return _label_known(frame) & frame["churn"].notna()
-
-
-def _kfold_assignment(frame: pd.DataFrame, k: int, seed: int) -> np.ndarray:
-    from sklearn.model_selection import StratifiedKFold
-
-    labelled = _scorable(frame).to_numpy()
-    y = frame["churn"].to_numpy(float)
-    fold = np.full(len(frame), -1)
-    positions = np.flatnonzero(labelled)
-    if positions.size < k or len(np.unique(y[positions])) < 2:
-        raise RetainError(
-            f"Cross-validation needs both churn outcomes among labelled rows; found "
-            f"{positions.size} labelled rows with outcomes {sorted(set(y[positions].tolist()))}."
-        )
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for i, (_, test) in enumerate(splitter.split(positions, y[positions])):
-        fold[positions[test]] = i
-    return fold
-
-
-def _slice(
-    frame: pd.DataFrame, window: Window, fold: np.ndarray | None
-) -> tuple[pd.Series, pd.Series]:
-    """(training mask, scored mask) for one window."""
-    if window.fold is not None:
-        assert fold is not None
-        train = pd.Series((fold >= 0) & (fold != window.fold), index=frame.index)
-        scored = pd.Series(fold == window.fold, index=frame.index)
-        return train, scored
-    as_of = pd.to_datetime(frame["as_of"])
-    train = _known_before(frame, window.start)
-    scored = (as_of >= window.start) & (as_of < window.end) & _scorable(frame)
-    return train, scored
-
-
 def _band_rows(train: pd.DataFrame, config: Config) -> pd.Series:
     """The training side's out-of-time rows: the latest `validation_fraction` of as_of dates
     (all rows when there is only one date, as in k-fold)."""
-    from training._split import time_split
+    from training._split import time_split, validation_order
 
     if train["as_of"].nunique() < 2:
         return pd.Series(True, index=train.index)
-    valid, _ = time_split(train["as_of"], config.training.validation_fraction, config.training.seed)
+    order = validation_order(train, "churn")
+    valid, _ = time_split(order, config.training.validation_fraction, config.training.seed)
     return pd.Series(valid, index=train.index)
 
 
@@ -175,7 +136,7 @@ def _prepare_truth(truth: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _check_frame(frame: pd.DataFrame) -> None:
-    needed = ("account_id", "as_of", "spine", "segment", "arr", "churn", "label_known_at")
+    needed = ("account_id", "as_of", "spine", "segment", "arr", "churn")
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise RetainError(
@@ -184,11 +145,30 @@ def _check_frame(frame: pd.DataFrame) -> None:
         )
 
 
+def _window_order(plans: Mapping[str, TargetPlan]) -> list[str]:
+    """Every window name once: dated windows in date order, then folds."""
+    windows: dict[str, Window] = {}
+    for plan in plans.values():
+        for window in plan.windows:
+            windows.setdefault(window.name, window)
+    dated = sorted((w for w in windows.values() if w.start is not None), key=lambda w: w.start)
+    folds = sorted((w for w in windows.values() if w.fold is not None), key=lambda w: w.fold)
+    return [w.name for w in (*dated, *folds)]
+
+
+def _wide(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per window, model and snapshot, each target's probability where it was scored."""
+    long = pd.concat(parts, ignore_index=True)
+    if long.empty:
+        return long
+    return long.groupby(_KEYS, sort=False, as_index=False, dropna=False).first()
+
+
 def run_backtest(
     frame: pd.DataFrame,
     config: Config,
     *,
-    cutoffs: str | Sequence[str] = "quarterly",
+    cutoffs: str | Sequence[str] = "auto",
     truth: pd.DataFrame | None = None,
     data_end: pd.Timestamp | None = None,
     data_label: str = "",
@@ -196,14 +176,15 @@ def run_backtest(
     progress: Progress | None = None,
     on_plan: Callable[[int], None] | None = None,
 ) -> BacktestResult:
-    """Backtest every candidate (and the oracle when `truth` is given) over `cutoffs`.
+    """Backtest every candidate (and the oracle when `truth` is given) for every target.
 
     `frame` is a feature frame with both spines (see features.frame); `truth` the simulator's
     true probabilities (account_id, as_of, spine, churn_probability, expansion_probability);
     `data_end` the exclusive end of the data (default: the day after the latest as_of; pass
-    `source.data_end`). `fit_candidates(frame, target, config, cutoff=...)` defaults to
-    `training.fit_candidates`. `progress(name)` is called after each window, `on_plan(n)` once
-    the number of windows is known.
+    `source.data_end`). `cutoffs`: "auto" (adaptive origins, else k-fold per target),
+    "quarterly", "monthly", "kfold" or explicit dates. `fit_candidates(frame, target, config,
+    cutoff=...)` defaults to `training.fit_candidates`. `progress(name)` is called after each
+    window of each target, `on_plan(n)` once the number of windows is known.
     """
     _check_frame(frame)
     fit = fit_candidates or _default_fit()
@@ -216,68 +197,63 @@ def run_backtest(
     if data_end is None:
         data_end = pd.to_datetime(frame["as_of"]).max() + pd.Timedelta(days=1)
     truth = _prepare_truth(truth)
-    windows, mode, note = plan_windows(frame, config, pd.Timestamp(data_end), cutoffs)
+    plans = plan_backtest(frame, config, pd.Timestamp(data_end), cutoffs)
     if on_plan is not None:
-        on_plan(len(windows))
-    fold = (
-        _kfold_assignment(frame, config.evaluation.cv_folds, config.training.seed)
-        if mode == "kfold"
-        else None
-    )
+        on_plan(sum(len(plan.windows) for plan in plans.values()))
     scored_parts: list[pd.DataFrame] = []
-    forecast_parts: list[pd.DataFrame] = []
+    rates: dict[str, fc.ArrRates] = {}
     bands_log: dict[str, dict[str, dict[str, float]]] = {}
     strategies: dict[str, dict[str, Any]] = {}
-    reasons = pd.DataFrame()
-    for index, window in enumerate(windows):
-        train_mask, scored_mask = _slice(frame, window, fold)
-        train, scored = frame[train_mask], frame[scored_mask]
-        if scored.empty:
+    reasons: list[pd.DataFrame] = []
+    for target, plan in plans.items():
+        for index, window in enumerate(plan.windows):
+            train_mask, scored_mask = plan.masks(frame, window)
+            train, scored = frame[train_mask], frame[scored_mask]
+            step = None
+            if not scored.empty:
+                last = index == len(plan.windows) - 1
+                step = _score_window(
+                    train, scored, window, target, config, truth, fit, explain=last
+                )
+            if step is not None:
+                scored_parts.append(step.predictions)
+                if step.rates is not None:
+                    rates[window.name] = step.rates
+                if step.bands:
+                    bands_log[window.name] = step.bands
+                if step.strategy is not None:
+                    strategies.setdefault(window.name, {})[target] = step.strategy
+                reasons.append(step.reasons)
             if progress:
-                progress(window.name)
-            continue
-        last = index == len(windows) - 1
-        step = _score_window(train, scored, window, config, truth, fit, explain=last)
-        scored_parts.append(step.predictions)
-        forecast_parts.append(step.forecast_rows)
-        bands_log[window.name] = step.bands
-        strategies[window.name] = step.strategies
-        if last:
-            reasons = step.reasons
-        if progress:
-            progress(window.name)
-    if not scored_parts:
-        raise RetainError(
-            f"No snapshot with a known outcome falls in any backtest window ({note}); "
-            f"{len(frame)} snapshots, as_of {frame['as_of'].min().date()} to "
-            f"{frame['as_of'].max().date()}."
-        )
-    predictions = pd.concat(scored_parts, ignore_index=True)
-    forecast_rows = pd.concat(forecast_parts, ignore_index=True)
-    forecast_table = fc.forecast_table(forecast_rows) if not forecast_rows.empty else pd.DataFrame()
-    window_names = [w.name for w in windows if w.name in bands_log]
+                progress(f"{target} {window.name}")
+    predictions = _wide(scored_parts) if scored_parts else pd.DataFrame(columns=_KEYS)
+    forecast_table = _forecast(predictions, rates)
+    window_names = [
+        name for name in _window_order(plans) if name in set(predictions.get("cutoff", []))
+    ]
     tidy = tidy_metrics(predictions, forecast_table, window_names, config)
     summary = summarize(
         tidy,
         forecast_table,
         predictions,
         windows=window_names,
-        mode=mode,
-        note=note,
+        plans=plans,
+        config=config,
         data_label=data_label,
         bands=bands_log,
         strategies=strategies,
         n_snapshots=int(frame["account_id"].size),
     )
-    return BacktestResult(predictions, tidy, forecast_table, summary, reasons)
+    reason_frame = pd.concat(reasons, ignore_index=True) if reasons else pd.DataFrame()
+    return BacktestResult(predictions, tidy, forecast_table, summary, reason_frame)
 
 
 @dataclass
 class _Step:
     predictions: pd.DataFrame
-    forecast_rows: pd.DataFrame
+    rates: fc.ArrRates | None  # churn windows: the forecast's ARR ratios
     bands: dict[str, dict[str, float]]
-    strategies: dict[str, Any]
+    strategy: dict[str, Any] | None
     reasons: pd.DataFrame
 
 
@@ -285,64 +261,80 @@ def _score_window(
     train: pd.DataFrame,
     scored: pd.DataFrame,
     window: Window,
+    target: str,
     config: Config,
     truth: pd.DataFrame | None,
     fit: FitCandidates,
     *,
     explain: bool,
-) -> _Step:
+) -> _Step | None:
+    """Fit `target`'s candidates on `train` and score `scored`; None when `train` holds one
+    class only (nothing to learn)."""
     from training.bands import band_of, choose_bands
 
+    labelled = train[train[target].notna()] if target in train else train.iloc[:0]
+    y = labelled[target].to_numpy(float)
+    if len(labelled) == 0 or len(np.unique(y)) < 2:
+        return None
     base = scored[[c for c in _BASE_COLUMNS if c in scored.columns]].copy()
     base.insert(0, "cutoff", window.name)
-    probabilities: dict[str, dict[str, np.ndarray]] = {}
+    models = dict(fit(labelled, target, config, cutoff=window.start))
+    if not models:
+        return None
+    probabilities = {name: _positive_probability(model, scored) for name, model in models.items()}
     bands: dict[str, dict[str, float]] = {}
-    strategies: dict[str, Any] = {}
-    reasons = pd.DataFrame()
-    band_side = train[_band_rows(train, config) & train["churn"].notna()]
-    band_spine = band_side["spine"].to_numpy() if "spine" in band_side else None
-    for target in TARGETS:
-        labelled = train[train[target].notna()] if target in train else train.iloc[:0]
-        y = labelled[target].to_numpy(float) if len(labelled) else np.array([])
-        if len(labelled) == 0 or len(np.unique(y)) < 2:
-            continue
-        models = fit(labelled, target, config, cutoff=window.start)
-        for name, model in models.items():
-            probabilities.setdefault(name, {})[target] = _positive_probability(model, scored)
-            if target == "churn":
-                own = getattr(model, "bands_", None)
-                if own is None:
-                    side = _positive_probability(model, band_side)
-                    own = choose_bands(band_side["churn"], side, config, spine=band_spine)
-                bands[name] = dict(own)
-        segmented = models.get("segmented")
-        if segmented is not None:
-            strategies[target] = dict(getattr(segmented, "segment_strategy_", {}) or {})
-            if explain:
-                reasons = pd.concat([reasons, top_reasons(segmented, scored, target)])
+    segmented = models.get("segmented")
+    strategy = (
+        dict(getattr(segmented, "segment_strategy_", {}) or {}) if segmented is not None else None
+    )
+    reasons = (
+        top_reasons(segmented, scored, target)
+        if explain and segmented is not None
+        else pd.DataFrame()
+    )
     if truth is not None:
-        probabilities["oracle"] = {t: _oracle_column(scored, truth, t) for t in TARGETS}
-        side = _oracle_column(band_side, truth, "churn")
-        bands["oracle"] = choose_bands(band_side["churn"], side, config, spine=band_spine)
-    rates = fc.fit_arr_rates(train[train["churn"].notna()])
-    parts, forecast_parts = [], []
-    for name, by_target in probabilities.items():
+        probabilities["oracle"] = _oracle_column(scored, truth, target)
+    if target == "churn":
+        band_side = labelled[_band_rows(labelled, config)]
+        band_spine = band_side["spine"].to_numpy() if "spine" in band_side else None
+        for name, model in models.items():
+            own = getattr(model, "bands_", None)
+            if own is None:
+                side = _positive_probability(model, band_side)
+                own = choose_bands(band_side["churn"], side, config, spine=band_spine)
+            bands[name] = dict(own)
+        if truth is not None:
+            side = _oracle_column(band_side, truth, "churn")
+            bands["oracle"] = choose_bands(band_side["churn"], side, config, spine=band_spine)
+    parts = []
+    for name, p in probabilities.items():
         part = base.copy()
         part.insert(1, "model", name)
-        part["p_churn"] = by_target.get("churn", np.full(len(part), np.nan))
-        part["p_expansion"] = by_target.get("expansion", np.full(len(part), np.nan))
-        part["band"] = (
-            band_of(part["p_churn"].to_numpy(float), bands[name]) if name in bands else None
-        )
+        part[f"p_{target}"] = p
+        if target == "churn":
+            part["band"] = band_of(p, bands[name]) if name in bands else None
         parts.append(part)
-        forecast_parts.append(_forecast_rows(part, rates))
     return _Step(
         pd.concat(parts, ignore_index=True),
-        pd.concat(forecast_parts, ignore_index=True),
+        fc.fit_arr_rates(labelled) if target == "churn" else None,
         bands,
-        strategies,
+        strategy,
         reasons,
     )
+
+
+def _forecast(predictions: pd.DataFrame, rates: Mapping[str, fc.ArrRates]) -> pd.DataFrame:
+    """Expected vs actual ARR per churn window and model. A window where expansion was not
+    scored forecasts NRR without expansion beyond the ordinary growth (evaluation.forecast)."""
+    parts = []
+    for window, window_rates in rates.items():
+        part = predictions[predictions["cutoff"] == window]
+        if "p_expansion" not in part:
+            part = part.assign(p_expansion=np.nan)
+        rows = _forecast_rows(part, window_rates)
+        if not rows.empty:
+            parts.append(rows)
+    return fc.forecast_table(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
 
 
 def _forecast_rows(part: pd.DataFrame, rates: fc.ArrRates) -> pd.DataFrame:

@@ -28,10 +28,12 @@ def backtest(
     data: Path = typer.Option(..., "--data", help="Data source folder or DuckDB file."),
     out: Path = typer.Option(..., "--out", help="Folder for metrics.json, report.html, ..."),
     cutoffs: str = typer.Option(
-        "quarterly",
+        "auto",
         "--cutoffs",
-        help="'quarterly' (the last n_cutoffs quarter starts that qualify), 'kfold', or "
-        "dates YYYY-MM-DD,YYYY-MM-DD,...",
+        help="'auto': per target, as many time-honest rolling origins as label latency allows "
+        "(quarter starts, else month starts; at most [evaluation] n_cutoffs), else k-fold "
+        "grouped by account, with the reason; 'quarterly' or 'monthly' force the spacing; "
+        "'kfold' cross-validates every target; or dates YYYY-MM-DD,YYYY-MM-DD,...",
     ),
     lead_days: int = typer.Option(
         None, "--lead-days", help="Renewal spine: score each contract end this many days before."
@@ -41,7 +43,13 @@ def backtest(
     ),
     track: bool = typer.Option(True, "--track/--no-track", help="Log the outputs to MLflow."),
 ) -> None:
-    """Rolling backtest of every candidate model (k-fold for snapshot-only data), with report."""
+    """Backtest every candidate model per target, with a report of how much evidence stands
+    behind the figures.
+
+    Rolling origins where the labels allow them (models train only on outcomes known before each
+    origin), else k-fold grouped by account; metrics.json and the report state the scheme of each
+    target and give 95% intervals that resample accounts.
+    """
     import pandas as pd
     from rich.console import Console
 
@@ -57,7 +65,7 @@ def backtest(
     check_cutoffs(cutoffs)
     config = load_config(data, overrides={"labels": {"lead_days": lead_days}})
     source = DataSource.open(data, data_end=config.features.data_end)
-    require_valid(source)
+    require_valid(source, config=config)
     console = Console(stderr=True)
     if features is not None:
         if not features.is_file():
@@ -96,7 +104,14 @@ def backtest(
             f"Renewal forecast error (segmented, mean |error| per cutoff): "
             f"GRR {forecast['grr_error_pct']:.1f}%, NRR {forecast['nrr_error_pct']:.1f}%"
         )
-    typer.echo(result.summary["cutoff_note"])
+    for target, block in result.summary["targets"].items():
+        evaluation = block.get("evaluation", {})
+        typer.echo(f"{target}: {evaluation.get('scheme')} - {evaluation.get('note', '')}")
+        evidence = block.get("evidence") or {}
+        if evidence.get("sentence"):
+            typer.echo(f"  {evidence['sentence']}")
+        for conclusion in evidence.get("unsupported", []):
+            typer.echo(f"  Not supported: {conclusion}.")
     if track:
         run_id = log_backtest(paths, result.summary, config)
         typer.echo(f"Logged to MLflow run {run_id} ({config.tracking.resolved_tracking_uri()})")

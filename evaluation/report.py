@@ -27,6 +27,8 @@ _COLORS = {
     "scorecard": "#d62728",
     "oracle": "#7f7f7f",
 }
+# Pooled metrics shown with their 95% account-bootstrap interval (evaluation.bootstrap).
+_INTERVAL_METRICS = ("roc_auc", "pr_auc", "band_renewal_ratio")
 _BAND_COLORS = {"green": "#2ca02c", "yellow": "#e6b800", "red": "#d62728"}
 _TABLE_METRICS = (
     "roc_auc",
@@ -68,6 +70,8 @@ def _models_in(predictions: pd.DataFrame) -> list[str]:
 
 
 def _labelled(predictions: pd.DataFrame, model: str, target: str) -> tuple[np.ndarray, ...]:
+    if f"p_{target}" not in predictions or target not in predictions:
+        return np.array([]), np.array([])
     rows = predictions[
         (predictions["model"] == model)
         & predictions[target].notna()
@@ -192,10 +196,17 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def _pooled_table(metrics: pd.DataFrame) -> list[dict[str, str]]:
+def _with_interval(value: Any, interval: Any) -> str:
+    if not interval or None in interval:
+        return _fmt(value)
+    return f"{_fmt(value)} [{_fmt(interval[0], 2)}, {_fmt(interval[1], 2)}]"
+
+
+def _pooled_table(metrics: pd.DataFrame, summary: dict[str, Any]) -> list[dict[str, str]]:
     pooled = metrics[(metrics["cutoff"] == POOLED) & (metrics["segment"] == ALL)]
     rows = []
     for target in TARGETS:
+        intervals = summary.get("targets", {}).get(target, {}).get("models", {})
         for model in MODELS:
             values = pooled[(pooled["target"] == target) & (pooled["model"] == model)]
             if values.empty:
@@ -203,7 +214,31 @@ def _pooled_table(metrics: pd.DataFrame) -> list[dict[str, str]]:
             series = values.set_index("metric")["value"]
             row = {"target": target, "model": model, "n": _fmt(int(series.get("n", 0)))}
             row |= {k: _fmt(series.get(k, math.nan)) for k in _TABLE_METRICS}
+            for metric in _INTERVAL_METRICS:
+                row[metric] = _with_interval(
+                    series.get(metric, math.nan), intervals.get(model, {}).get(f"{metric}_ci")
+                )
             rows.append(row)
+    return rows
+
+
+def evidence_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per target: the scheme, its note, the evidence sentence, why it is thin and what it does
+    not support (evaluation._evidence)."""
+    rows = []
+    for target, block in summary.get("targets", {}).items():
+        evaluation = block.get("evaluation") or {}
+        evidence = block.get("evidence") or {}
+        rows.append(
+            {
+                "target": target,
+                "scheme": evaluation.get("scheme", summary.get("mode", "")),
+                "spacing": evaluation.get("spacing"),
+                "note": evaluation.get("note", ""),
+                "sentence": evidence.get("sentence", "No model could be evaluated."),
+                "unsupported": evidence.get("unsupported", []),
+            }
+        )
     return rows
 
 
@@ -261,8 +296,13 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
     sentences = []
     churn = summary.get("targets", {}).get("churn", {}).get("models", {})
     segmented = churn.get("segmented") or next(iter(churn.values()), None)
-    n_windows = len(summary.get("cutoffs", []))
-    what = "folds" if summary.get("mode") == "kfold" else "quarters"
+    churn_plan = summary.get("targets", {}).get("churn", {}).get("evaluation") or {}
+    n_windows = len(churn_plan.get("windows", summary.get("cutoffs", [])))
+    spacing = churn_plan.get("spacing")
+    if summary.get("mode") == "kfold":
+        what = "folds"
+    else:
+        what = {"monthly": "months", "explicit": "periods"}.get(spacing or "", "quarters")
     if segmented:
         green = segmented.get("renewal_rate_green")
         red = segmented.get("renewal_rate_red")
@@ -327,7 +367,8 @@ def render_report(result: BacktestResult) -> str:
         summary=summary,
         sentences=plain_summary(summary),
         models=_models_in(result.predictions),
-        pooled=_pooled_table(result.metrics),
+        pooled=_pooled_table(result.metrics, summary),
+        evidence=evidence_rows(summary),
         table_metrics=_TABLE_METRICS,
         segments=_segment_table(result.metrics),
         forecast_rows=_forecast_rows(result.forecast),

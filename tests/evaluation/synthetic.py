@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-HORIZON_AND_GRACE = pd.Timedelta(days=210)
+HORIZON_AND_GRACE = pd.Timedelta(days=210)  # expansion: known at as_of + horizon + grace
+# Churn (renewal risk): the renewal 90 days out is the risk window's end T, known at T + grace.
+RISK_AND_GRACE = pd.Timedelta(days=120)
 
 
 def make_frame(
@@ -43,12 +45,15 @@ def make_frame(
     u = rng.random(n)
     churn = (u < p_churn).astype(float)
     expansion = ((u >= p_churn) & (u < p_churn + p_exp)).astype(float)
-    frame["label_known_at"] = frame["as_of"] + HORIZON_AND_GRACE
-    known = frame["label_known_at"] <= data_end
-    frame["label_known"] = known
-    frame["churn"] = churn.where(known)
+    frame["churn_window_end"] = frame["renewal_date"]
+    frame["churn_known_at"] = frame["churn_window_end"] + pd.Timedelta(days=30)
+    frame["expansion_known_at"] = frame["as_of"] + HORIZON_AND_GRACE
+    frame["contraction_known_at"] = frame["expansion_known_at"]
+    churn_known = frame["churn_known_at"] < data_end
+    known = frame["expansion_known_at"] < data_end
+    frame["churn"] = churn.where(churn_known)
     frame["expansion"] = expansion.where(known)
-    frame["contraction"] = 0.0
+    frame["contraction"] = pd.Series(0.0, index=frame.index).where(known)
     growth = np.where(expansion == 1, 1.2, 1.0)
     frame["arr_at_horizon"] = (frame["arr"] * growth * (1 - churn)).where(known)
     truth = frame[["account_id", "as_of", "spine"]].assign(

@@ -8,42 +8,37 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.backtest import plan_windows, run_backtest
+from evaluation.backtest import plan_backtest, run_backtest
 from retain.errors import RetainError
 from tests.evaluation.synthetic import make_frame
 from training.candidates import fit_candidates
 
 
-def test_quarterly_cutoffs_need_known_labels_on_both_sides(demo_frame, fast_config) -> None:
+def test_origins_train_only_on_labels_known_before_them(demo_frame, fast_config) -> None:
     frame, _, data_end = demo_frame
     config = fast_config.with_overrides({"evaluation": {"n_cutoffs": 20}})
-    windows, mode, note = plan_windows(frame, config, data_end, "quarterly")
-    assert mode == "rolling"
-    delay = pd.Timedelta(days=210)
-    for window in windows:
-        in_window = frame[(frame["as_of"] >= window.start) & (frame["as_of"] < window.end)]
-        assert in_window["as_of"].max() + delay <= data_end
-        assert (frame["as_of"] + delay < window.start).any()
+    plans = plan_backtest(frame, config, data_end, "auto")
+    churn = plans["churn"]
+    assert churn.scheme == "rolling" and churn.spacing == "quarterly"
+    for window in churn.windows:
+        train, scored = churn.masks(frame, window)
+        assert (frame.loc[train, "churn_known_at"] < window.start).all()
+        assert frame.loc[scored, "churn"].notna().all()
+        assert (frame.loc[scored, "as_of"] >= window.start).all()
         assert window.end == window.start + pd.DateOffset(months=3)
-    assert [w.name for w in windows] == ["2021-10-01", "2022-01-01", "2022-04-01", "2022-07-01"]
-    assert "wanted 20" in note and "Only 4 quarters qualify" in note
+    # Expansion is known 210 days after as_of, churn 120: churn's origins reach later.
+    assert churn.windows[-1].start > plans["expansion"].windows[-1].start
 
 
 def test_explicit_cutoffs_and_bad_dates(demo_frame, fast_config) -> None:
     frame, _, data_end = demo_frame
-    windows, _, _ = plan_windows(frame, fast_config, data_end, "2022-06-01,2022-03-01")
+    windows = plan_backtest(frame, fast_config, data_end, "2022-06-01,2022-03-01")["churn"].windows
     assert [(w.name, str(w.end.date())) for w in windows] == [
         ("2022-03-01", "2022-06-01"),
         ("2022-06-01", "2022-09-01"),
     ]
     with pytest.raises(RetainError, match="Cannot read --cutoffs"):
-        plan_windows(frame, fast_config, data_end, "2022-13-45")
-
-
-def test_no_possible_cutoff_is_a_clear_error(fast_config) -> None:
-    frame, _, data_end = make_frame(n_accounts=20, months=8)
-    with pytest.raises(RetainError, match="No backtest cutoff is possible"):
-        plan_windows(frame, fast_config, data_end, "quarterly")
+        plan_backtest(frame, fast_config, data_end, "2022-13-45")
 
 
 def test_label_known_after_cutoff_is_never_used(demo_frame, fast_config) -> None:
@@ -56,12 +51,12 @@ def test_label_known_after_cutoff_is_never_used(demo_frame, fast_config) -> None
     planted["usage_change"] = 3.0
     planted["churn"] = 1.0
     planted["expansion"] = 0.0
-    planted["label_known"] = True
-    planted["label_known_at"] = cutoff + pd.to_timedelta(np.arange(len(planted)) % 60, "D")
+    for target in ("churn", "expansion"):
+        planted[f"{target}_known_at"] = cutoff + pd.to_timedelta(np.arange(len(planted)) % 60, "D")
     seen: list[pd.Timestamp] = []
 
     def recording_fit(rows, target, config, cutoff=None):
-        seen.append(pd.to_datetime(rows["label_known_at"]).max())
+        seen.append(pd.to_datetime(rows[f"{target}_known_at"]).max())
         assert not rows["account_id"].str.startswith("planted-").any()
         return fit_candidates(rows, target, config, cutoff=cutoff)
 
@@ -82,7 +77,10 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
     frame, _, _ = demo_frame
     result = demo_result
     summary = result.summary
-    assert summary["cutoffs"] == ["2022-04-01", "2022-07-01"]
+    assert summary["targets"]["churn"]["evaluation"]["windows"] == ["2022-10-01", "2023-01-01"]
+    assert summary["targets"]["expansion"]["evaluation"]["windows"] == ["2022-07-01", "2022-10-01"]
+    assert summary["cutoffs"] == ["2022-07-01", "2022-10-01", "2023-01-01"]
+    assert summary["schemes"] == {"churn": "rolling", "expansion": "rolling"}
     assert summary["data"] == "demo" and summary["n_snapshots"] == len(frame)
     for target in ("churn", "expansion"):
         models = summary["targets"][target]["models"]
@@ -97,20 +95,35 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
     assert churn["segmented"]["band_renewal_ratio"] > 1.0
     low, high = churn["segmented"]["band_renewal_ratio_ci"]
     assert low <= churn["segmented"]["band_renewal_ratio"] <= high
+    for model, values in churn.items():
+        low, high = values["roc_auc_ci"]
+        assert low <= values["roc_auc"] <= high, model
+        assert ("roc_auc_vs_segmented_ci" in values) == (model != "segmented")
+    evidence = summary["targets"]["churn"]["evidence"]
+    assert evidence["windows"] == 2 and evidence["scored_accounts"] == 240
+    assert "The churn figures rest on 2 quarterly origins" in evidence["sentence"]
     assert summary["forecast"]["grr_error_pct"] is not None
     # Scored rows are exactly the windows' snapshots with a known outcome.
     scored = result.predictions[result.predictions["model"] == "segmented"]
-    assert scored["as_of"].min() >= pd.Timestamp("2022-04-01")
-    assert scored["as_of"].max() < pd.Timestamp("2022-10-01")
-    assert scored["churn"].notna().all()
+    churn_scored = scored[scored["p_churn"].notna()]
+    assert churn_scored["as_of"].min() >= pd.Timestamp("2022-10-01")
+    assert churn_scored["as_of"].max() < pd.Timestamp("2023-04-01")
+    assert churn_scored["churn"].notna().all()
+    expansion_scored = scored[scored["p_expansion"].notna()]
+    assert expansion_scored["expansion"].notna().all()
+    assert expansion_scored["as_of"].min() >= pd.Timestamp("2022-07-01")
+    # In the window both targets scored, a snapshot is one row with both probabilities.
+    both = scored[scored["cutoff"] == "2022-10-01"]
+    assert not both.duplicated(["account_id", "as_of", "spine"]).any()
+    assert both["p_churn"].notna().any() and both["p_expansion"].notna().any()
     tidy = result.metrics
     assert list(tidy.columns) == ["cutoff", "model", "target", "segment", "metric", "value"]
-    assert {"2022-04-01", "2022-07-01", "pooled"} <= set(tidy["cutoff"])
+    assert {"2022-07-01", "2022-10-01", "2023-01-01", "pooled"} <= set(tidy["cutoff"])
     assert {"all", "SMB", "Enterprise"} <= set(tidy["segment"])
     assert not result.reasons.empty
     assert set(result.reasons["rank"]) == {1, 2, 3}
     # Bands come from the training side: each model's thresholds are recorded per cutoff.
-    assert set(summary["bands"]["2022-04-01"]) == {
+    assert set(summary["bands"]["2022-10-01"]) == {
         "segmented",
         "global",
         "logistic",
@@ -121,8 +134,8 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
 
 def test_snapshot_only_data_uses_stratified_kfold(fast_config) -> None:
     frame, _, data_end = make_frame(n_accounts=900, months=1)
-    frame["label_known"] = True
-    frame["label_known_at"] = frame["as_of"]
+    for target in ("churn", "expansion"):
+        frame[f"{target}_known_at"] = frame["as_of"]
     rng = np.random.default_rng(1)
     p = 1 / (1 + np.exp(2.0 + 1.5 * frame["usage_change"]))
     frame["churn"] = (rng.random(len(frame)) < p).astype(float)
@@ -132,9 +145,12 @@ def test_snapshot_only_data_uses_stratified_kfold(fast_config) -> None:
     result = run_backtest(frame, fast_config, data_end=data_end)
     summary = result.summary
     assert summary["mode"] == "kfold"
+    assert summary["schemes"]["churn"] == "stratified k-fold"
     assert summary["cutoffs"] == ["fold-1", "fold-2", "fold-3"]
     # Every labelled row is scored exactly once across folds.
     scored = result.predictions[result.predictions["model"] == "logistic"]
     assert sorted(scored["account_id"]) == sorted(frame["account_id"])
     assert summary["targets"]["churn"]["models"]["logistic"]["roc_auc"] > 0.7
-    assert "expansion" not in summary["targets"]  # one class only: nothing to learn
+    # One class only: nothing to learn, and the summary says why instead of failing.
+    assert summary["targets"]["expansion"]["models"] == {}
+    assert summary["targets"]["expansion"]["evaluation"]["scheme"] == "none"
