@@ -259,6 +259,15 @@ SEGMENT_PARAMS: tuple[SegmentParams, ...] = (
     ),
 )
 
+# Billing shapes (`retain simulate --billing`), for tests and benchmarks on data unlike the demo,
+# never to tune to. "mixed" keeps each segment's own term mix above; "monthly" is a book of
+# mostly month-to-month terms (the rest annual) in every segment, as many self-serve products
+# sell.
+BILLING_TERMS: dict[str, tuple[tuple[int, ...], tuple[float, ...]] | None] = {
+    "mixed": None,
+    "monthly": ((1, 12), (0.85, 0.15)),
+}
+
 # A monthly term renews twelve times a year: each renewal carries a much smaller chance.
 MONTHLY_CHURN_SHIFT = -2.4
 MONTHLY_EXPANSION_SHIFT = -2.3

@@ -45,7 +45,7 @@ class Population:
 
 
 def draw_population(
-    rng: np.random.Generator, n: int, first_index: int, window: Window
+    rng: np.random.Generator, n: int, first_index: int, window: Window, billing: str = "mixed"
 ) -> Population:
     segment = rng.choice(3, size=n, p=P.SEGMENT_SHARES)
     sp = P.segment_vector
@@ -66,9 +66,11 @@ def draw_population(
     )
     term = np.zeros(n, dtype=np.int64)
     plan = np.empty(n, dtype=object)
+    billing_terms = P.BILLING_TERMS[billing]
     for code, params in enumerate(P.SEGMENT_PARAMS):
         members = segment == code
-        term[members] = rng.choice(params.terms, size=members.sum(), p=params.term_shares)
+        terms, shares = billing_terms or (params.terms, params.term_shares)
+        term[members] = rng.choice(terms, size=members.sum(), p=shares)
         plan[members] = rng.choice(np.array(params.plans, dtype=object), size=members.sum())
 
     contract_start, contract_end = _running_term(window, created, term)

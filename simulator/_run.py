@@ -26,6 +26,8 @@ from simulator._tables import chunk_tables, schema
 # changes the data a seed produces.
 CHUNK_ACCOUNTS = 5_000
 OUTPUT_TABLES: tuple[str, ...] = (*TABLES, "truth")
+# --snapshot: a year's term plus the grace month before the data ends.
+SNAPSHOT_MONTHS_BEFORE_END = 13
 
 Progress = Callable[[int, int], None]
 
@@ -37,12 +39,18 @@ def simulate(
     months: int = 36,
     seed: int = 0,
     start: str | pd.Timestamp | None = None,
+    billing: str = "mixed",
+    snapshot: bool = False,
     progress: Progress | None = None,
 ) -> Path:
     """Write the eight contract tables, `truth.parquet` and `retain.toml` into `out_dir`.
 
-    `start` is the first simulated day (default: `months` before 2026-10-01). `progress` is called
-    with (chunks done, chunks in total) after each chunk. Same arguments, same bytes.
+    `start` is the first simulated day (default: `months` before 2026-10-01). `billing`: "mixed"
+    (each segment's own term mix) or "monthly" (mostly month-to-month terms, `_params.
+    BILLING_TERMS`). `snapshot`: the retain.toml names one snapshot date (`features.as_of_dates`,
+    `snapshot_date`), so every stage sees one snapshot per account, like a CRM export; the tables
+    are the same. `progress` is called with (chunks done, chunks in total) after each chunk. Same
+    arguments, same bytes.
     """
     if n_accounts < 1:
         raise RetainError(f"--accounts must be at least 1 (got {n_accounts}).")
@@ -50,6 +58,10 @@ def simulate(
         raise RetainError(f"--months must be at least 1 (got {months}).")
     if seed < 0:
         raise RetainError(f"--seed must be a non-negative integer (got {seed}).")
+    if billing not in P.BILLING_TERMS:
+        raise RetainError(
+            f"--billing must be one of {', '.join(P.BILLING_TERMS)} (got {billing!r})."
+        )
     try:
         window = Window.of(start, months)
     except ValueError as error:
@@ -72,7 +84,7 @@ def simulate(
             first = chunk * CHUNK_ACCOUNTS
             size = min(CHUNK_ACCOUNTS, n_accounts - first)
             rng = np.random.default_rng([seed, chunk])
-            population = draw_population(rng, size, first, window)
+            population = draw_population(rng, size, first, window, billing=billing)
             result = run_chunk(rng, population, window)
             tables = chunk_tables(
                 result,
@@ -86,9 +98,19 @@ def simulate(
             if progress is not None:
                 progress(chunk + 1, n_chunks)
     key_events = ", ".join(f'"{event}"' for event in P.KEY_EVENTS)
+    snapshot_line = f'as_of_dates = ["{snapshot_date(window)}"]\n' if snapshot else ""
     write_text(
         out / CONFIG_FILE_NAME,
         "# Written by `retain simulate`: facts about this data set.\n"
-        f'[features]\nkey_events = [{key_events}]\ndata_end = "{window.end}"\n',
+        f'[features]\nkey_events = [{key_events}]\ndata_end = "{window.end}"\n{snapshot_line}',
     )
     return out
+
+
+def snapshot_date(window: Window) -> np.datetime64:
+    """The one snapshot of `--snapshot`: the month start 13 months before the data's end, so an
+    annual term running then has its renewal decided (and graced) inside the data; never earlier
+    than four months after the first day (the features' 90-day lookback)."""
+    earliest = window.start.astype("datetime64[M]") + 4
+    latest = window.end.astype("datetime64[M]") - SNAPSHOT_MONTHS_BEFORE_END
+    return max(earliest, latest).astype("datetime64[D]")

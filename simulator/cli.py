@@ -20,6 +20,18 @@ def simulate(
     start: str = typer.Option(
         None, "--start", help="First simulated day (YYYY-MM-DD); default: MONTHS before 2026-10-01."
     ),
+    billing: str = typer.Option(
+        "mixed",
+        "--billing",
+        help="'mixed': each segment's own term mix (monthly and annual SMB, annual and multi-year "
+        "Enterprise); 'monthly': mostly month-to-month terms in every segment.",
+    ),
+    snapshot: bool = typer.Option(
+        False,
+        "--snapshot",
+        help="Name one snapshot date in retain.toml (13 months before the end), so every stage "
+        "sees one snapshot per account, like a CRM export.",
+    ),
 ) -> None:
     """Simulate a B2B SaaS customer base that knows the true answer.
 
@@ -27,6 +39,9 @@ def simulate(
     activities, milestones, surveys) as parquet, a retain.toml naming the key value events and
     the data's end, and truth.parquet: the true churn and expansion probabilities of every
     monthly and renewal snapshot, for the oracle AUC in evaluation.
+
+    The shapes (--months, --billing, --snapshot) exist to test and benchmark the product on data
+    unlike the demo; nothing is tuned to them.
     """
     import time
 
@@ -43,12 +58,22 @@ def simulate(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run(out, n_accounts=accounts, months=months, seed=seed, start=start, progress=advance)
+        run(
+            out,
+            n_accounts=accounts,
+            months=months,
+            seed=seed,
+            start=start,
+            billing=billing,
+            snapshot=snapshot,
+            progress=advance,
+        )
     elapsed = time.perf_counter() - began
     summary = summarize(out)
     console = Console()
     console.print(
-        f"Wrote {out} in {elapsed:.1f} s ({accounts:,} accounts, {months} months, seed {seed})."
+        f"Wrote {out} in {elapsed:.1f} s ({accounts:,} accounts, {months} months, {billing} "
+        f"billing{', one snapshot' if snapshot else ''}, seed {seed})."
     )
     for table, rows in summary.rows.items():
         console.print(f"  {table:<11} {rows:>13,} rows")
