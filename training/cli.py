@@ -52,6 +52,7 @@ def train_command(
     with progress_bar(transient=True) as progress:
         frame, data_end = _feature_frame(data, features, config, progress)
         when = _parse_date(cutoff, "--cutoff") if cutoff else data_end
+        coverage = _coverage_end(data, frame, config) if "churn" in targets else None
         result = train(
             frame,
             targets,
@@ -60,6 +61,7 @@ def train_command(
             n_trials=tune,
             cutoff=when,
             progress=progress,
+            coverage_end=coverage,
         )
     # Piped output (CI logs, tests) gets room for the whole table instead of 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=120)
@@ -79,10 +81,26 @@ def train_command(
     console.print(table)
     for name, ref in result.refs.items():
         console.print(f"registered {ref.name} version {ref.version} as @{ref.alias} ({name})")
+    if result.survival is not None:
+        m = result.survival.metrics_
+        console.print(
+            f"time to churn: S(t) for t = 1..{result.survival.n_months_} months from "
+            f"{m['person_months']:,} person-months ({m['events']:,} churns), saved with "
+            f"{result.refs['churn'].name} version {result.refs['churn'].version}"
+        )
     console.print(
         f"MLflow store: {result.tracking_uri} (experiment {result.experiment!r}, run "
         f"{result.run_id}); browse with `mlflow ui --backend-store-uri {result.tracking_uri}`"
     )
+
+
+def _coverage_end(data: Path, frame: pd.DataFrame, config: Config) -> pd.Series:
+    """Per frame row, the end of the coverage in force at as_of (time to churn's outcome)."""
+    from features.person_months import coverage_blocks_frame, coverage_end
+    from features.source import DataSource
+
+    source = DataSource.open(data)
+    return coverage_end(frame, coverage_blocks_frame(source, config))
 
 
 def _parse_date(value: str, option: str) -> pd.Timestamp:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,9 @@ from training.segmented import SegmentedModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# Model-version tag holding {file: SHA-256} of the model's artifact folder, recorded at
+# registration and checked at every load: the registry database vouches for the files.
+SHA256_TAG = "retain.artifact_sha256"
 _PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
 
 
@@ -32,6 +37,40 @@ class ModelRef:
     name: str
     version: str
     alias: str | None = None
+
+
+def artifact_digests(folder: str | Path) -> dict[str, str]:
+    """{relative path: SHA-256} of every file under `folder`."""
+    folder = Path(folder)
+    digests = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests[path.relative_to(folder).as_posix()] = digest.hexdigest()
+    return digests
+
+
+def digest_of(digests: dict[str, str]) -> str:
+    """One SHA-256 for a whole folder: of its sorted `path sha256` lines."""
+    lines = "".join(f"{path} {sha}\n" for path, sha in sorted(digests.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def verify_digests(found: dict[str, str], recorded: dict[str, str], what: str) -> None:
+    """RetainError naming the first file that differs from what was recorded."""
+    for path in sorted(set(found) | set(recorded)):
+        if path not in found:
+            raise RetainError(f"{what}: file {path} recorded at registration is missing")
+        if path not in recorded:
+            raise RetainError(f"{what}: file {path} was not there at registration")
+        if found[path] != recorded[path]:
+            raise RetainError(
+                f"{what}: {path} has SHA-256 {found[path][:16]}..., registered "
+                f"{recorded[path][:16]}...; the artifact changed after registration, so it is "
+                "refused (register the model again)"
+            )
 
 
 def model_name(target: str, config: Config | None = None) -> str:
@@ -80,6 +119,7 @@ def log_and_register(
     with tempfile.TemporaryDirectory(prefix="retain-model-") as tmp:
         saved = model.save(Path(tmp) / "segmented_model")
         MissingPolicy.from_model(model, frame_sample).save(saved)
+        digests = artifact_digests(saved)
         from training.pyfunc_model import ARTIFACT_KEY, SegmentedModelPyfunc
 
         wrapper = SegmentedModelPyfunc()
@@ -104,10 +144,48 @@ def log_and_register(
             if active is None:
                 mlflow.end_run()
     version = str(info.registered_model_version)
+    client.set_model_version_tag(name, version, SHA256_TAG, json.dumps(digests, sort_keys=True))
     for key, value in (tags or {}).items():
         client.set_model_version_tag(name, version, key, value)
     client.set_registered_model_alias(name, alias, version)
     return ModelRef(name=name, version=version, alias=alias)
+
+
+SURVIVAL_TAG = "survival_model_uri"  # on a churn model version: its time-to-churn model
+
+
+def log_survival(model: Any, churn: ModelRef, config: Config | None = None) -> str:
+    """Log a fitted `training.survival.SurvivalModel` (text booster + JSON) as artifacts of the
+    active run and point the churn model version at it (tag SURVIVAL_TAG): the curve is anchored
+    to that churn model, so it is promoted and served with it."""
+    import mlflow
+
+    config = config or Config()
+    client = _client(config)
+    run = mlflow.active_run()
+    if run is None:
+        raise RetainError("log_survival needs an active MLflow run (the training run)")
+    with tempfile.TemporaryDirectory(prefix="retain-survival-") as tmp:
+        saved = model.save(Path(tmp) / "survival_model")
+        mlflow.log_artifacts(str(saved), artifact_path="survival_model")
+    uri = f"runs:/{run.info.run_id}/survival_model"
+    client.set_model_version_tag(churn.name, churn.version, SURVIVAL_TAG, uri)
+    return uri
+
+
+def load_survival(churn: ModelRef, config: Config | None = None) -> Any | None:
+    """The SurvivalModel trained with churn model version `churn`, or None (trained without)."""
+    import mlflow
+
+    from training.survival import SurvivalModel
+
+    config = config or Config()
+    uri = _client(config).get_model_version(churn.name, churn.version).tags.get(SURVIVAL_TAG)
+    if not uri:
+        return None
+    with tempfile.TemporaryDirectory(prefix="retain-load-survival-") as tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+        return SurvivalModel.load(local)
 
 
 def _version_by_alias(client: Any, name: str, alias: str) -> Any | None:
@@ -159,29 +237,49 @@ def resolve_alias(
 
 @dataclass(frozen=True)
 class RegisteredModel:
-    """A registered version loaded for serving: the model, its missing-value policy, its ref."""
+    """A registered version loaded for serving: the model, its missing-value policy, its ref
+    and the SHA-256 of its artifact folder (checked against the registry's record)."""
 
     model: SegmentedModel
     missing_policy: MissingPolicy
     ref: ModelRef
+    sha256: str
 
 
 def load_version(target: str, ref: ModelRef, config: Config | None = None) -> RegisteredModel:
-    """Download and read version `ref.version` of retain-<target>, without pickle."""
+    """Download version `ref.version` of retain-<target>, check every file against the SHA-256
+    recorded at registration, and read it (without pickle)."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     from training.pyfunc_model import ARTIFACT_KEY
 
     config = config or Config()
-    _client(config)
+    client = _client(config)
+    what = f"{ref.name} version {ref.version}"
+    try:
+        tags = client.get_model_version(ref.name, ref.version).tags
+    except MlflowException as error:
+        raise RetainError(
+            f"Registered model {ref.name!r} has no version {ref.version} in "
+            f"{config.tracking.resolved_tracking_uri()}"
+        ) from error
+    if SHA256_TAG not in tags:
+        raise RetainError(
+            f"{what} has no recorded artifact SHA-256 (registered by an older retain); "
+            "register it again (`retain train`) so its files can be verified"
+        )
+    recorded = json.loads(tags[SHA256_TAG])
     with tempfile.TemporaryDirectory(prefix="retain-load-") as tmp:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=f"models:/{ref.name}/{ref.version}", dst_path=tmp
         )
         folder = Path(local) / "artifacts" / ARTIFACT_KEY
+        found = artifact_digests(folder)
+        verify_digests(found, recorded, what)
         model = SegmentedModel.load(folder)
         policy = MissingPolicy.load(folder)
-    return RegisteredModel(model=model, missing_policy=policy, ref=ref)
+    return RegisteredModel(model=model, missing_policy=policy, ref=ref, sha256=digest_of(found))
 
 
 def load_registered(

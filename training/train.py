@@ -17,7 +17,7 @@ from training._split import time_split, validation_order
 from training.baselines import LogisticBaseline, RuleScorecard
 from training.candidates import labelled_rows
 from training.global_model import GlobalModel
-from training.registry import ModelRef, log_and_register
+from training.registry import ModelRef, log_and_register, log_survival
 from training.segmented import GLOBAL, SegmentedModel, segments_of
 
 METRIC_NAMES: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
@@ -30,6 +30,8 @@ class TrainResult:
     run_id: str
     models: dict[str, SegmentedModel] = field(default_factory=dict)
     refs: dict[str, ModelRef] = field(default_factory=dict)
+    # Time to churn, fitted when `train` gets coverage ends; logged with the churn model version.
+    survival: Any = None
     # One row per (target, model, segment): validation rows/positives and METRIC_NAMES.
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -43,9 +45,14 @@ def train(
     n_trials: int = 0,
     cutoff: str | pd.Timestamp | None = None,
     progress: Progress | None = None,
+    coverage_end: pd.Series | None = None,
 ) -> TrainResult:
     """One MLflow parent run; per target a segmented model (registered as challenger), a global
-    model and two baselines, each a nested run with out-of-time validation metrics."""
+    model and two baselines, each a nested run with out-of-time validation metrics.
+
+    With `coverage_end` (per frame row, `features.person_months.coverage_end`) and the churn
+    target, the time-to-churn SurvivalModel is fitted on the months known before the cutoff and
+    logged with the churn model version (`training.registry.log_survival`)."""
     import mlflow
 
     from training.tracking import configure_mlflow
@@ -113,8 +120,46 @@ def train(
             )
             result.models[target] = model
             done()
+        if coverage_end is not None and "churn" in result.refs:
+            step("churn: time-to-churn model")
+            result.survival = _fit_survival(frame, coverage_end, config, cutoff)
+            log_survival(result.survival, result.refs["churn"], config)
     result.metrics = pd.concat(tables, ignore_index=True)
     return result
+
+
+def _fit_survival(
+    frame: pd.DataFrame,
+    coverage_end: pd.Series,
+    config: Config,
+    cutoff: str | pd.Timestamp | None,
+) -> Any:
+    """The SurvivalModel on every snapshot's months whose outcome is known before the cutoff."""
+    import mlflow
+
+    from features.person_months import curve_months, survival_outcome
+    from training.survival import SurvivalModel
+
+    before = (
+        pd.Timestamp(cutoff)
+        if cutoff is not None
+        else pd.to_datetime(frame["as_of"]).max() + pd.Timedelta(days=1)
+    )
+    history = frame[pd.to_datetime(frame["as_of"]) < before]
+    n_months = curve_months(frame.get("contract_term_days"))
+    outcome = survival_outcome(
+        history, coverage_end[history.index], config, before=before, n_months=n_months
+    )
+    observed = outcome["duration"] > 0
+    model = SurvivalModel(config, n_months=n_months).fit(history[observed], outcome[observed])
+    mlflow.log_metrics(
+        {
+            f"survival.{key}": float(value)
+            for key, value in model.metrics_.items()
+            if isinstance(value, int | float)
+        }
+    )
+    return model
 
 
 def _window(model: SegmentedModel) -> str:

@@ -166,3 +166,21 @@ def test_planted_future_rows_do_not_change_what_the_survival_model_reads():
     a, b = time_covariates(before, 36), time_covariates(after, 36)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name])
+
+
+@pytest.mark.slow
+def test_retain_train_saves_the_survival_model_with_the_churn_model_version(e2e):
+    """`retain train` (conftest.e2e) logs the curve next to the churn model it is anchored to."""
+    from training.registry import load_registered, load_survival
+
+    folder, result = e2e
+    assert "time to churn: S(t) for t = 1.." in result.output
+    churn, ref = load_registered("churn", "challenger")
+    survival = load_survival(ref)
+    assert survival is not None and survival.n_months_ >= 24
+    _, expansion_ref = load_registered("expansion", "challenger")
+    assert load_survival(expansion_ref) is None  # only the churn model carries one
+    frame = build_features(DataSource.open(folder / "data"), Config(), spine="monthly")
+    curves = survival.predict_survival(frame.tail(50))
+    assert curves.shape == (50, survival.n_months_)
+    assert (np.diff(curves, axis=1) <= 1e-12).all()
