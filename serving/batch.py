@@ -22,10 +22,13 @@ from retain.errors import RetainError
 from retain.files import write_csv, write_parquet
 from retain.progress import progress_bar
 from serving.scoring import ModelPair, score_frame
+from serving.survival import add_survival, load_survival_model, survival_at_month
 
 # Rows per chunk: large enough that LightGBM's threads have work, small enough that the progress
 # bar moves and memory stays flat on a big customer base.
 CHUNK_ROWS = 2_000
+# S(t) columns of the scores file (the whole monthly curve is the `survival` JSON column).
+SURVIVAL_CSV_MONTHS: tuple[int, ...] = (3, 6, 12, 24)
 
 
 def build_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | None) -> pd.DataFrame:
@@ -61,20 +64,22 @@ def score_snapshot(
     show_progress: bool = False,
     chunk_rows: int = CHUNK_ROWS,
 ) -> list[dict[str, Any]]:
-    """`score_frame` over chunks of `snapshot`, with a progress bar when asked."""
+    """`score_frame` over chunks of `snapshot`, with a progress bar when asked; each result
+    also gets its time-to-churn curve (serving.survival) when the churn model has one."""
     results: list[dict[str, Any]] = []
     starts = range(0, len(snapshot), chunk_rows)
     if not show_progress:
         for start in starts:
             chunk = snapshot.iloc[start : start + chunk_rows]
             results += score_frame(chunk, models, config, with_reasons=with_reasons)
-        return results
-    with progress_bar() as progress:
-        task = progress.add_task("Scoring accounts", total=len(snapshot))
-        for start in starts:
-            chunk = snapshot.iloc[start : start + chunk_rows]
-            results += score_frame(chunk, models, config, with_reasons=with_reasons)
-            progress.advance(task, len(chunk))
+    else:
+        with progress_bar() as progress:
+            task = progress.add_task("Scoring accounts", total=len(snapshot))
+            for start in starts:
+                chunk = snapshot.iloc[start : start + chunk_rows]
+                results += score_frame(chunk, models, config, with_reasons=with_reasons)
+                progress.advance(task, len(chunk))
+    add_survival(results, snapshot, load_survival_model(models, config), config)
     return results
 
 
@@ -102,6 +107,10 @@ def results_frame(
         }
     )
     frame = pd.concat([frame, context], axis=1)
+    frame["expected_months_retained"] = [r.get("expected_months_retained") for r in results]
+    for month in SURVIVAL_CSV_MONTHS:
+        frame[f"survival_{month}m"] = survival_at_month(results, month)
+    frame["survival"] = [json.dumps(r.get("survival")) for r in results]
     frame["churn_model_version"] = models.churn_info.version
     frame["expansion_model_version"] = models.expansion_info.version
     for key in ("reasons", "expansion_reasons", "signals"):
@@ -111,7 +120,8 @@ def results_frame(
 
 def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
     """The CRM-import view: no JSON, one text column per reason and one for the signals."""
-    flat = scored.drop(columns=["reasons", "expansion_reasons", "signals"]).copy()
+    json_columns = ["reasons", "expansion_reasons", "signals", "survival"]
+    flat = scored.drop(columns=[c for c in json_columns if c in scored.columns]).copy()
     flat["as_of"] = flat["as_of"].dt.date
     flat["renewal_date"] = pd.to_datetime(flat["renewal_date"]).dt.date
     reasons = [json.loads(r) for r in scored["reasons"]]

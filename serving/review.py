@@ -1,7 +1,8 @@
 """The weekly account review a CS leader opens in a browser: one self-contained HTML file.
 
 Red then yellow accounts ordered by ARR at risk (ARR x churn probability), with days to
-renewal, the owner, reason sentences and signals; expansion candidates; and per segment the
+renewal, the owner, reason sentences, signals and a small plot of the survival curve over the
+next 24 months (its expected months retained beside it); expansion candidates; and per segment the
 accounts, ARR and expected retained ARR (sum of (1 - p) x ARR over calibrated probabilities).
 """
 
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from retain.files import write_text
 from serving.scoring import ModelPair
+from serving.survival import survival_svg
 
 EXPANSION_CANDIDATES = 25  # a review lists the best few; the CSV has every account
 _BAND_ORDER = {"red": 0, "yellow": 1, "green": 2}
@@ -62,7 +65,14 @@ def review_context(scored: pd.DataFrame, models: ModelPair) -> dict[str, Any]:
 
     def account(row: pd.Series) -> dict[str, Any]:
         reasons = json.loads(row["reasons"])
+        curve = json.loads(row["survival"]) if isinstance(row.get("survival"), str) else None
+        expected = row.get("expected_months_retained")
         return {
+            # Built from numbers only (serving.survival.survival_svg): safe to embed as markup.
+            "survival_svg": Markup(survival_svg(curve)),
+            "expected_months": "–"
+            if expected is None or pd.isna(expected)
+            else f"{float(expected):.1f}",
             "account_id": row["account_id"],
             "segment": row["segment"],
             "health_band": row["health_band"],
