@@ -58,7 +58,7 @@ def synthetic_frame(n_accounts: int, months: int, seed: int = 0) -> pd.DataFrame
                 data[name] = (rng.random(n_accounts) < 0.2).astype(float)
             elif entry.unit == "category":
                 data[name] = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, n_accounts)]
-            elif entry.unit == "percent":
+            elif entry.unit in ("percent", "change_pct"):
                 data[name] = rng.normal(0, 30, n_accounts)
             else:
                 values = rng.lognormal(2, 1, n_accounts)

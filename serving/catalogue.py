@@ -1,8 +1,14 @@
-"""One catalogue entry per feature: how a CSM reads its value.
+"""One catalogue entry per feature: how a CSM reads its value, and whether it is a reason.
 
 Every name of the feature catalogue in docs/architecture.md has an entry here; a feature the
 catalogue does not know (an `attr_<column>` of the accounts table, a feature added later) gets a
 generic sentence from its name, so a reason never comes back without text.
+
+Features are drivers or context. A driver is something a CSM can act on or watch move: usage,
+depth, breadth, seat use, support, relationship, onboarding, sentiment, a commercial change.
+Context is timing and the contract (days to renewal, term, tenure, renewal count, ARR, seats)
+and static attributes: it shapes the risk but is no reason to call a customer, so it is shown
+beside the reasons, never as one (`is_driver`).
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ def _change(subject: str, window: str) -> Entry:
         direction = "up" if value > 0 else "down"
         return f"{subject} {direction} {abs(value):.0f}%{window}"
 
-    return Entry(f"{subject} change", "percent", render)
+    return Entry(f"{subject} change", "change_pct", render)
 
 
 def _flag(label: str, when_true: str, when_false: str) -> Entry:
@@ -238,6 +244,70 @@ _MISSING: dict[str, str] = {
     "seat_utilization": "Seat count unknown",
     "seat_utilization_90d": "Seat count unknown",
 }
+
+
+# Timing, contract and static attributes: shown beside the reasons, never as one.
+CONTEXT_FEATURES: frozenset[str] = frozenset(
+    {
+        "days_to_renewal",
+        "contract_term_days",
+        "tenure_days",
+        "renewals_count",
+        "arr",
+        "seats",
+        "arr_per_seat",
+        "account_employees",
+        "account_industry",
+        "account_region",
+    }
+)
+# A missing value of these means "it never happened", not "we do not know": no data gap.
+_MISSING_MEANS_NONE: frozenset[str] = frozenset(
+    {
+        "days_since_champion_left",
+        "days_since_sponsor_left",
+        "days_to_first_value",
+        "tickets_90d_change_pct",
+        "median_resolution_hours_90d",
+        "ticket_csat_avg_90d",
+        "outreach_response_rate_90d",
+    }
+)
+
+
+def is_driver(feature: str) -> bool:
+    """Whether `feature` may be a reason (see the module docstring)."""
+    return feature not in CONTEXT_FEATURES and not feature.startswith("attr_")
+
+
+def is_data_gap(feature: str) -> bool:
+    """Whether a missing value of `feature` means the data does not say (a gap worth listing)."""
+    return is_driver(feature) and feature not in _MISSING_MEANS_NONE
+
+
+def short_value(feature: str, value: object) -> str:
+    """A compact value for a comparison: "+2%", "3", "yes", "45 days", "$12k", "85%"."""
+    if _is_missing(value):
+        return "none"
+    if isinstance(value, str):
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    unit = CATALOGUE[feature].unit if feature in CATALOGUE else ""
+    if unit == "change_pct":
+        return f"{number:+.0f}%"
+    if unit == "flag":
+        return "yes" if number >= 0.5 else "no"
+    if unit == "days":
+        return f"{round(number):,} days"
+    if unit == "usd":
+        return _money(number)
+    if unit == "ratio":
+        return f"{number * 100:.0f}%"
+    if unit == "percent":
+        return f"{number:.0f}%"
+    if unit == "hours":
+        return f"{number:,.0f} h"
+    return _number(round(number, 1))
 
 
 def feature_label(feature: str) -> str:

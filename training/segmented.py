@@ -25,9 +25,10 @@ from training import _booster
 from training._design import DesignSpec, labels_array
 from training._metrics import validation_metrics
 from training._split import time_split, validation_order
-from training.bands import choose_bands
+from training.bands import band_of, choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
 from training.explain import Explanation
+from training.peers import healthy_peer_medians
 
 if TYPE_CHECKING:
     import lightgbm as lgb
@@ -206,6 +207,13 @@ class SegmentedModel:
         self.global_metrics_ = global_metrics
         spine = X["spine"].to_numpy()[valid] if "spine" in X else None
         self.bands_ = choose_bands(labels[valid], p_all[valid], config, spine=spine)
+        # Reasons compare an account with the green accounts of its segment; only the churn
+        # model's bands say "healthy".
+        self.healthy_peers_ = (
+            healthy_peer_medians(X, names, segments, band_of(p_all, self.bands_))
+            if self.target == "churn"
+            else {}
+        )
         self.metrics_ = metrics
         self.validation_split_ = split
         self.data_window_ = {
@@ -280,8 +288,6 @@ class SegmentedModel:
         return Explanation(contributions=frame, base_value=base, raw_margin=margin)
 
     def band(self, X: pd.DataFrame) -> np.ndarray:
-        from training.bands import band_of
-
         return band_of(self.predict_proba(X)[:, 1], self.bands_)
 
     # -- persistence (LightGBM text + JSON, never pickle) -------------------------------------
@@ -309,6 +315,7 @@ class SegmentedModel:
             "global_calibrator": self.global_calibrator_.to_json(),
             "global_metrics": self.global_metrics_,
             "bands": self.bands_,
+            "healthy_peers": self.healthy_peers_,
             "metrics": self.metrics_,
             "validation_split": self.validation_split_,
             "data_window": self.data_window_,
@@ -347,6 +354,7 @@ class SegmentedModel:
         model.global_calibrator_ = Calibrator.from_json(payload["global_calibrator"])
         model.global_metrics_ = payload["global_metrics"]
         model.bands_ = dict(payload["bands"])
+        model.healthy_peers_ = dict(payload.get("healthy_peers") or {})
         model.metrics_ = payload["metrics"]
         model.validation_split_ = payload["validation_split"]
         model.data_window_ = payload["data_window"]
