@@ -118,6 +118,75 @@ def backtest(
     typer.echo(f"Report: {paths['report']}")
 
 
+def _profile_lines(facts: dict, supported: object) -> list[str]:
+    lines = [
+        f"History: {facts['data_start'] or '(no event tables)'} to {facts['data_end']} "
+        f"({facts['history_months']} months); {facts['accounts']:,} accounts, "
+        f"{facts['contracts']:,} contracts.",
+        "Term mix: " + ", ".join(f"{k} {v:.0%}" for k, v in facts["term_mix"].items()) + ".",
+        f"Snapshots: {facts['snapshots']:,} on {facts['snapshot_dates']} dates "
+        f"({facts['snapshots_per_account']} per account).",
+    ]
+    for target, values in facts["targets"].items():
+        rate = values["base_rate"]
+        latency = values["latency_days_median"]
+        lines.append(
+            f"{target}: {values['known_snapshots']:,} outcomes known "
+            f"({values['known_share']:.0%} of snapshots), base rate "
+            f"{'n/a' if rate is None else f'{rate:.1%}'}, {values['positive_accounts']:,} "
+            f"positive accounts; label latency median "
+            f"{'n/a' if latency is None else f'{latency:.0f}'} days, 90th percentile "
+            f"{values['latency_days_p90'] or float('nan'):.0f} days."
+        )
+    for target, plan in supported.plans.items():  # type: ignore[attr-defined]
+        lines.append(f"Evaluation of {target}: {plan['scheme']}. {plan['note']}")
+    return lines
+
+
+def profile(
+    data: Path = typer.Option(..., "--data", help="Data source folder or DuckDB file."),
+    write: Path = typer.Option(
+        None, "--write", help="Write the suggested settings as a retain.toml to this path."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite the --write file if it exists."),
+) -> None:
+    """Profile a data source before training: history span, term mix, base rate and label
+    latency per target, which evaluation the data supports, and the settings it suggests.
+
+    Builds only the snapshots and their labels (no features, no models), so it takes seconds.
+    `--write FILE` saves the suggestions as a retain.toml (put it in the data folder to apply
+    it); an existing file is kept unless `--force` is given.
+    """
+    from rich.console import Console
+
+    from evaluation.suggest import settings_toml, supported_evaluation
+    from features.profile import profile as profile_data
+    from features.source import DataSource
+    from features.validate import require_valid
+    from retain.config import load_config
+    from retain.errors import RetainError
+    from retain.files import write_text
+
+    if write is not None and write.exists() and not force:
+        raise RetainError(f"{write} exists; pass --force to overwrite it.")
+    config = load_config(data)
+    source = DataSource.open(data, data_end=config.features.data_end)
+    require_valid(source, config=config)
+    facts = profile_data(source, config)
+    supported = supported_evaluation(facts, config)
+    console = Console()
+    for line in _profile_lines(facts.as_dict(), supported):
+        console.print(line, highlight=False, markup=False)
+    text = settings_toml(facts, supported)
+    if write is not None:
+        write_text(write, text)
+        typer.echo(f"Wrote the suggested settings to {write}")
+    else:
+        typer.echo("")
+        typer.echo(text.rstrip())
+
+
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to `app`."""
     app.command("backtest")(backtest)
+    app.command("profile")(profile)
