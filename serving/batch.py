@@ -107,23 +107,27 @@ def results_frame(
         }
     )
     frame = pd.concat([frame, context], axis=1)
+    # The date churn_probability refers to (the next renewal, or as_of + the minimum window).
+    frame["churn_window_end"] = pd.to_datetime([r.get("churn_window_end") for r in results])
     frame["expected_months_retained"] = [r.get("expected_months_retained") for r in results]
     for month in SURVIVAL_CSV_MONTHS:
         frame[f"survival_{month}m"] = survival_at_month(results, month)
     frame["survival"] = [json.dumps(r.get("survival")) for r in results]
     frame["churn_model_version"] = models.churn_info.version
     frame["expansion_model_version"] = models.expansion_info.version
-    for key in ("reasons", "expansion_reasons", "signals"):
-        frame[key] = [json.dumps(r[key]) for r in results]
+    for key in ("reasons", "expansion_reasons", "signals", "context", "data_gaps"):
+        frame[key] = [json.dumps(r.get(key, [])) for r in results]
     return frame
 
 
 def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
     """The CRM-import view: no JSON, one text column per reason and one for the signals."""
-    json_columns = ["reasons", "expansion_reasons", "signals", "survival"]
+    json_columns = ["reasons", "expansion_reasons", "signals", "survival", "context", "data_gaps"]
     flat = scored.drop(columns=[c for c in json_columns if c in scored.columns]).copy()
     flat["as_of"] = flat["as_of"].dt.date
-    flat["renewal_date"] = pd.to_datetime(flat["renewal_date"]).dt.date
+    for column in ("renewal_date", "churn_window_end"):
+        if column in flat:
+            flat[column] = pd.to_datetime(flat[column]).dt.date
     reasons = [json.loads(r) for r in scored["reasons"]]
     expansion = [json.loads(r) for r in scored["expansion_reasons"]]
     for direction, prefix in (("raises", "risk_reason"), ("lowers", "protective_reason")):
@@ -135,6 +139,8 @@ def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
             row[i]["text"] if i < len(row) else "" for row in expansion
         ]
     flat["signals"] = ["; ".join(s["text"] for s in json.loads(row)) for row in scored["signals"]]
+    if "data_gaps" in scored:
+        flat["data_gaps"] = ["; ".join(json.loads(row)) for row in scored["data_gaps"]]
     return flat
 
 

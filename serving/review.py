@@ -1,7 +1,9 @@
 """The weekly account review a CS leader opens in a browser: one self-contained HTML file.
 
-Red then yellow accounts ordered by ARR at risk (ARR x churn probability), with days to
-renewal, the owner, reason sentences, signals and a small plot of the survival curve over the
+Every red and yellow account, whatever its renewal date, red first and by ARR at risk (ARR x
+churn probability), with the window its risk refers to ("renewal 2027-03-01"), the owner, the
+drivers raising its risk (compared with healthy peers), the contract context beside them, what
+the data does not say, signals and a small plot of the survival curve over the
 next 24 months (its expected months retained beside it); expansion candidates; and per segment the
 accounts, ARR and expected retained ARR (sum of (1 - p) x ARR over calibrated probabilities).
 """
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from retain.config import LabelsConfig
 from retain.files import write_text
 from serving.scoring import ModelPair
 from serving.survival import survival_svg
@@ -41,11 +44,34 @@ def _days_to_renewal(row: pd.Series) -> str:
     return str((pd.Timestamp(row["renewal_date"]) - pd.Timestamp(row["as_of"])).days)
 
 
+def _risk_window(row: pd.Series) -> str:
+    """What the churn probability refers to: "renewal 2027-03-01", or the minimum window
+    ("by 2026-12-30") when the renewal comes sooner (monthly terms, a renewal due now)."""
+    window_end = row.get("churn_window_end")
+    renewal = row.get("renewal_date")
+    if window_end is None or pd.isna(window_end):
+        return "–" if renewal is None or pd.isna(renewal) else f"renewal {_date(renewal)}"
+    if renewal is not None and not pd.isna(renewal) and pd.Timestamp(renewal) >= window_end:
+        return f"renewal {_date(renewal)}"
+    return f"by {_date(window_end)}"
+
+
+def _date(value: object) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def _json_list(row: pd.Series, column: str) -> list[Any]:
+    value = row.get(column)
+    return json.loads(value) if isinstance(value, str) else []
+
+
 def _owner(value: object) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
-def review_context(scored: pd.DataFrame, models: ModelPair) -> dict[str, Any]:
+def review_context(
+    scored: pd.DataFrame, models: ModelPair, *, min_risk_days: int = LabelsConfig.min_risk_days
+) -> dict[str, Any]:
     """Everything the template shows, computed from a `serving.batch.results_frame`."""
     frame = scored.copy()
     frame["arr"] = pd.to_numeric(frame["arr"]).fillna(0.0)
@@ -81,6 +107,9 @@ def review_context(scored: pd.DataFrame, models: ModelPair) -> dict[str, Any]:
             "arr": _money(row["arr"]),
             "arr_at_risk": _money(row["arr_at_risk"]),
             "days_to_renewal": _days_to_renewal(row),
+            "risk_window": _risk_window(row),
+            "context": [c["text"] for c in _json_list(row, "context")],
+            "data_gaps": _json_list(row, "data_gaps"),
             "csm_id": _owner(row["csm_id"]),
             "reasons": [r["text"] for r in reasons if r["direction"] == "raises"],
             "expansion_reasons": [r["text"] for r in json.loads(row["expansion_reasons"])],
@@ -107,6 +136,7 @@ def review_context(scored: pd.DataFrame, models: ModelPair) -> dict[str, Any]:
         "as_of": as_of,
         "models": models.info(),
         "bands": models.bands,
+        "min_risk_days": min_risk_days,
         "totals": {
             "accounts": len(frame),
             "arr": _money(float(frame["arr"].sum())),
@@ -134,9 +164,13 @@ def render_review(context: dict[str, Any]) -> str:
 
 
 def write_review(
-    scored: pd.DataFrame, models: ModelPair, out: str | os.PathLike[str]
+    scored: pd.DataFrame,
+    models: ModelPair,
+    out: str | os.PathLike[str],
+    *,
+    min_risk_days: int = LabelsConfig.min_risk_days,
 ) -> dict[str, int]:
     """Render the review to `out` (atomically); return the counts the CLI prints."""
-    context = review_context(scored, models)
+    context = review_context(scored, models, min_risk_days=min_risk_days)
     write_text(out, render_review(context))
     return {"at_risk": len(context["at_risk"]), "expansion": len(context["expansion"])}

@@ -75,3 +75,30 @@ def test_writes_self_contained_escaped_html(tmp_path, models) -> None:
     assert html.index("r_big") < html.index("r_small") < html.index("y_big")
     assert "&lt;b&gt;csm&lt;/b&gt;" in html and "<b>csm</b>" not in html
     assert "<script" not in html and "http" not in html.split("</style>")[0]
+
+
+def test_far_renewal_accounts_at_risk_are_listed_with_the_window_their_risk_refers_to(
+    models, tmp_path
+) -> None:
+    far = row("far_red", "red", 0.4, 900_000.0, segment="Enterprise")
+    far["renewal_date"] = pd.Timestamp("2025-11-01")  # 15 months out
+    far["churn_window_end"] = pd.Timestamp("2025-11-01")
+    soon = row("monthly", "yellow", 0.2, 5_000.0)
+    soon["renewal_date"] = pd.Timestamp("2024-09-01")
+    soon["churn_window_end"] = pd.Timestamp("2024-10-30")  # as_of + 90 days
+    soon["context"] = json.dumps(
+        [{"feature": "days_to_renewal", "value": 31.0, "text": "Renewal in 31 days"}]
+    )
+    soon["data_gaps"] = json.dumps(["No NPS response on record"])
+    context = review_context(pd.DataFrame([far, soon]), models, min_risk_days=90)
+    listed = {a["account_id"]: a for a in context["at_risk"]}
+    assert listed["far_red"]["risk_window"] == "renewal 2025-11-01"
+    assert listed["far_red"]["days_to_renewal"] == "457"
+    assert listed["monthly"]["risk_window"] == "by 2024-10-30"
+    assert listed["monthly"]["context"] == ["Renewal in 31 days"]
+    assert listed["monthly"]["data_gaps"] == ["No NPS response on record"]
+    out = tmp_path / "review.html"
+    write_review(pd.DataFrame([far, soon]), models, out)
+    html = out.read_text()
+    assert "renewal 2025-11-01" in html and "Not in the data: No NPS response on record" in html
+    assert "90 days out when the renewal comes sooner" in html
