@@ -1,4 +1,4 @@
-"""Wall time of `retain backtest` on the default demo data (8 quarterly cutoffs, all models).
+"""Wall time of `retain backtest` on the default demo data (adaptive origins, all models).
 
     .venv/bin/python bench/backtest.py [--data /tmp/demo] [--accounts 2000] [--months 36]
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cutoffs", default="quarterly")
+    parser.add_argument("--cutoffs", default="auto")
     args = parser.parse_args()
     # bench/ holds scripts named like the packages (bench/features.py); drop the script's own
     # folder from the path so `features` means the package.
@@ -51,7 +51,7 @@ def main() -> None:
     started = time.perf_counter()
     config = load_config(data)
     source = DataSource.open(data, data_end=config.features.data_end)
-    require_valid(source)
+    require_valid(source, config=config)
     timings["validate"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -74,8 +74,13 @@ def main() -> None:
 
     summary = result.summary
     print(f"data: {data} ({len(frame)} snapshots); cores: {os.cpu_count()}; out: {out}")
-    print(f"cutoffs ({len(summary['cutoffs'])}): {', '.join(summary['cutoffs'])}")
-    print(summary["cutoff_note"])
+    for target, block in summary["targets"].items():
+        evaluation = block.get("evaluation", {})
+        print(
+            f"{target}: {evaluation.get('scheme')} {evaluation.get('spacing') or ''}: "
+            f"{', '.join(evaluation.get('windows', []))}"
+        )
+        print(f"  {(block.get('evidence') or {}).get('sentence', '')}")
     for stage, seconds in timings.items():
         print(f"{stage:36s} {seconds:8.1f} s")
     print()

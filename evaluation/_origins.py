@@ -163,11 +163,12 @@ def describe(origins: Origins, target: str, config: Config) -> str:
     n = len(origins.windows)
     if n:
         names = [w.name for w in origins.windows]
-        shares = list(origins.known_share.values())
+        low, high = min(origins.known_share.values()), max(origins.known_share.values())
+        shares = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%}-{high:.0%}"
         text = (
             f"{target}: {n} {origins.spacing} rolling origins ({names[0]} to {names[-1]}); "
-            f"{min(shares):.0%}-{max(shares):.0%} of each window's outcomes known by the data's "
-            "end, training only on labels known before each origin."
+            f"{shares} of each window's outcomes known by the data's end, training only on "
+            "labels known before each origin."
         )
         wanted = min(ev.min_origins, ev.n_cutoffs)
         if n < wanted:
