@@ -154,3 +154,18 @@ def test_snapshot_only_data_uses_stratified_kfold(fast_config) -> None:
     # One class only: nothing to learn, and the summary says why instead of failing.
     assert summary["targets"]["expansion"]["models"] == {}
     assert summary["targets"]["expansion"]["evaluation"]["scheme"] == "none"
+
+
+def test_data_no_target_can_be_evaluated_on_is_reported_not_refused(fast_config, tmp_path) -> None:
+    from evaluation.outputs import save_backtest
+
+    frame, _, data_end = make_frame(n_accounts=60, months=12)
+    frame["churn"] = frame["churn"].where(frame["churn"].isna(), 0.0)  # nobody ever churns
+    frame["expansion"] = frame["expansion"].where(frame["expansion"].isna(), 0.0)
+    result = run_backtest(frame, fast_config, data_end=data_end)
+    for target in ("churn", "expansion"):
+        block = result.summary["targets"][target]
+        assert block["models"] == {} and block["evaluation"]["scheme"] == "none"
+        assert "two folds need at least two of each" in block["evaluation"]["note"]
+    paths = save_backtest(result, tmp_path / "out")
+    assert "No model could be evaluated" in paths["report"].read_text()
