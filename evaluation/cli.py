@@ -154,8 +154,9 @@ def profile(
     latency per target, which evaluation the data supports, and the settings it suggests.
 
     Builds only the snapshots and their labels (no features, no models), so it takes seconds.
-    `--write FILE` saves the suggestions as a retain.toml (put it in the data folder to apply
-    it); an existing file is kept unless `--force` is given.
+    `--write FILE` saves the suggestions as a retain.toml; written as ./retain.toml in the
+    working directory it applies on top of the data folder's own retain.toml. An existing file
+    is kept unless `--force` is given.
     """
     from rich.console import Console
 
