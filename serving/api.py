@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,13 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from retain.config import Config, load_config
+from retain.errors import RetainError
+from serving._bounds import below_minimum, minimums
+from serving._errors import error_payload
 from serving.auth import api_tokens
 from serving.schemas import AccountFeatures
 from serving.scoring import (
+    MissingValuesError,
     ModelPair,
     categorical_features,
     frame_from_features,
@@ -47,6 +51,10 @@ class Settings:
     # Serve with BentoML's own defaults (access log, metrics, tracing): the "before" of the
     # benchmark, never for production.
     bentoml_defaults: bool = False
+    # The versions `retain serve` resolved once for every worker (serving.scoring.pinned_versions)
+    pinned: Mapping[str, Mapping[str, str | None]] | None = None
+    # The folder the workers share readiness and the drain through (serving._drain)
+    state_dir: str | None = None
 
 
 def settings_payload(
@@ -55,6 +63,8 @@ def settings_payload(
     workdir: str,
     no_auth: bool = False,
     bentoml_defaults: bool = False,
+    pinned: Mapping[str, Mapping[str, str | None]] | None = None,
+    state_dir: str | None = None,
 ) -> str:
     """The RETAIN_SERVING_CONFIG value `settings_from_env` reads back."""
     return json.dumps(
@@ -63,6 +73,8 @@ def settings_payload(
             "workdir": workdir,
             "no_auth": no_auth,
             "bentoml_defaults": bentoml_defaults,
+            "pinned": pinned,
+            "state_dir": state_dir,
         }
     )
 
@@ -76,6 +88,8 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
         tokens=tokens,
         no_auth=bool(payload.get("no_auth", False)),
         bentoml_defaults=bool(payload.get("bentoml_defaults", False)),
+        pinned=payload.get("pinned"),
+        state_dir=payload.get("state_dir"),
     )
 
 
@@ -90,14 +104,18 @@ def service_options(settings: Settings) -> dict[str, Any]:
         "threads": 1,
         "logging": {"access": {"enabled": False}},
         "metrics": {"enabled": False},
+        # No max_concurrency here: BentoML's own limit answers 503; serving._limits answers
+        # 429 at serving.max_concurrency instead.
         "traffic": {"timeout": 30},
     }
 
 
 def _error(status: int, message: str, loc: Sequence[str | int]) -> JSONResponse:
-    return JSONResponse(
-        {"error": message, "detail": [{"loc": list(loc), "msg": message}]}, status_code=status
-    )
+    return _errors(status, message, [{"loc": list(loc), "msg": message}])
+
+
+def _errors(status: int, message: str, detail: Sequence[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(error_payload(status, message, detail), status_code=status)
 
 
 class ScoringApi:
@@ -107,6 +125,8 @@ class ScoringApi:
         self.models: ModelPair | None = None
         self.ready = False
         self.load_error: str | None = None
+        # Called with (ready, error) when loading ends: the worker records it for the others.
+        self.on_loaded: Callable[[bool, str | None], None] | None = None
         # Latest stored as_of per account; full snapshots only for accounts still to be scored
         # (fresh ones live on as ready JSON, so memory stays near the size of the answers).
         self._latest_as_of: dict[str, str] = {}
@@ -116,6 +136,7 @@ class ScoringApi:
         self._model_json = b"{}"
         self._categorical: set[str] = set()
         self._known_features: set[str] = set()
+        self._openapi: dict[str, Any] | None = None
 
     # -- start-up -----------------------------------------------------------------------------
 
@@ -127,12 +148,17 @@ class ScoringApi:
     def _load_logged(self) -> None:
         try:
             self.load()
-        except Exception as error:  # the service stays unready and says why in its log
+        except RetainError as error:  # the service stays unready and says why in its log
+            self.load_error = str(error)
+            logger.error("retain: not ready: %s", error)
+        except Exception as error:
             self.load_error = str(error)
             logger.exception("retain: loading models or the score store failed")
+        if self.on_loaded is not None:
+            self.on_loaded(self.ready, self.load_error)
 
     def load(self) -> None:
-        models = load_model_pair(self.config)
+        models = load_model_pair(self.config, self.settings.pinned)
         store_path = Path(self.config.serving.store_path)
         stored = read_store(store_path) if store_path.is_file() else {}
         if not stored:
@@ -163,8 +189,8 @@ class ScoringApi:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _envelope(self, parts: Sequence[bytes]) -> Response:
-        request_id = uuid.uuid4().hex
+    def _envelope(self, parts: Sequence[bytes], request_id: str | None = None) -> Response:
+        request_id = request_id or uuid.uuid4().hex
         body = b"".join(
             (
                 b'{"request_id":"',
@@ -179,7 +205,9 @@ class ScoringApi:
         return Response(body, media_type="application/json", headers={"x-request-id": request_id})
 
     def _not_ready(self) -> JSONResponse:
-        return JSONResponse({"error": "the models are still loading; retry after /readyz"}, 503)
+        if self.load_error is not None:
+            return _errors(503, "the models could not be loaded; see the server log", [])
+        return _errors(503, "the models are still loading; retry after /readyz", [])
 
     def _too_many(self, field: str, count: int) -> JSONResponse | None:
         cap = self.config.serving.max_accounts_per_request
@@ -195,6 +223,7 @@ class ScoringApi:
                 "as_of": a.as_of,
                 "segment": a.segment,
                 "features": a.features,
+                "renewal_date": a.renewal_date,
             }
             for a in accounts
         ] or [{"account_id": "warm-up", "segment": None, "features": {}}]
@@ -206,32 +235,64 @@ class ScoringApi:
 
     # -- endpoints -----------------------------------------------------------------------------
 
-    def score(self, accounts: Sequence[AccountFeatures]) -> Response:
-        if not self.ready or self.models is None:
-            return self._not_ready()
-        if (too_many := self._too_many("accounts", len(accounts))) is not None:
-            return too_many
+    def _invalid_features(self, accounts: Sequence[AccountFeatures]) -> JSONResponse | None:
+        """400 naming every unknown feature, wrong type and impossible value (never a value)."""
+        problems: list[dict[str, Any]] = []
         for index, account in enumerate(accounts):
             for name, value in account.features.items():
                 loc = ["accounts", index, "features", name]
                 if name not in self._known_features:
-                    return _error(400, "unknown feature (see GET /metadata for the list)", loc)
-                if isinstance(value, str) and name not in self._categorical:
-                    return _error(400, "this feature takes a number or null", loc)
+                    msg = "unknown feature (see GET /metadata for the list)"
+                elif name in self._categorical:
+                    msg = "" if value is None or isinstance(value, str) else "takes text or null"
+                elif isinstance(value, str):
+                    msg = "this feature takes a number or null"
+                elif (bound := below_minimum(name, value)) is not None:
+                    msg = f"must be at least {bound:g}"
+                else:
+                    msg = ""
+                if msg:
+                    problems.append({"loc": loc, "msg": msg})
+        if not problems:
+            return None
+        return _errors(400, f"{len(problems)} invalid feature value(s)", problems[:100])
+
+    def score(self, accounts: Sequence[AccountFeatures], request_id: str | None = None) -> Response:
+        if not self.ready or self.models is None:
+            return self._not_ready()
+        if (too_many := self._too_many("accounts", len(accounts))) is not None:
+            return too_many
+        if (invalid := self._invalid_features(accounts)) is not None:
+            return invalid
         records = [
             {
                 "account_id": a.account_id,
                 "as_of": a.as_of.isoformat() if a.as_of else None,
                 "segment": a.segment,
                 "features": a.features,
+                "renewal_date": a.renewal_date,
             }
             for a in accounts
         ]
         frame = frame_from_features(records, self.models)
-        results = score_frame(frame, self.models, self.config)
-        return self._envelope([json.dumps(r).encode() for r in results])
+        try:
+            results = score_frame(frame, self.models, self.config)
+        except MissingValuesError as error:
+            detail = [
+                {
+                    "loc": ["accounts", index, "features", name],
+                    "msg": "missing, and the model has no learned missing branch for it "
+                    '(serving.missing_values = "reject")',
+                }
+                for index, names in enumerate(error.missing)
+                for name in names
+            ]
+            return _errors(400, "missing feature values the server refuses to impute", detail)
+        return self._envelope([json.dumps(r).encode() for r in results], request_id)
 
-    async def score_accounts(self, account_ids: Sequence[str], as_of: dt.date | None) -> Response:
+    async def score_accounts(
+        self, account_ids: Sequence[str], as_of: dt.date | None, request_id: str | None = None
+    ) -> Response:
         if not self.ready or self.models is None:
             return self._not_ready()
         if (too_many := self._too_many("account_ids", len(account_ids))) is not None:
@@ -257,7 +318,7 @@ class ScoringApi:
                         {"account_id": account_id, "error": _missing_message(as_of)}
                     ).encode()
                 )
-        return self._envelope([p for p in parts if p is not None])
+        return self._envelope([p for p in parts if p is not None], request_id)
 
     def _score_missing(self, account_ids: list[str], as_of: dt.date | None) -> dict[str, bytes]:
         """Rescore stale or other-as_of accounts from their stored snapshots; cache the results."""
@@ -291,16 +352,49 @@ class ScoringApi:
     def metadata_response(self) -> JSONResponse:
         if not self.ready or self.models is None:
             return self._not_ready()
+        models = self.models
+        serving = self.config.serving
         return JSONResponse(
             {
-                "model": self.models.info(),
-                "features": self.models.feature_names,
+                "model": models.info(),
+                "features": models.feature_names,
                 "categorical_features": sorted(self._categorical),
-                "bands": self.models.bands,
-                "max_accounts_per_request": self.config.serving.max_accounts_per_request,
+                "feature_minimum": minimums(models.feature_names),
+                "segments": sorted(models.known_segments),
+                "bands": models.bands,
+                "missing_values": serving.missing_values,
+                "imputed_when_missing": {
+                    target: sorted({n for values in p.impute_values.values() for n in values})
+                    for target, p in zip(("churn", "expansion"), models.policies(), strict=True)
+                },
+                "max_accounts_per_request": serving.max_accounts_per_request,
+                "max_body_bytes": serving.max_body_bytes,
+                "max_concurrency": serving.max_concurrency,
                 "store_accounts": len(self._latest_as_of),
             }
         )
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document for what is loaded (generic features until then)."""
+        from serving._openapi import openapi_spec
+
+        if self._openapi is not None:
+            return self._openapi
+        serving = self.config.serving
+        if self.models is None:
+            numeric: list[str] = []
+        else:
+            numeric = [n for n in sorted(self._known_features) if n not in self._categorical]
+        spec = openapi_spec(
+            numeric_features=numeric,
+            categorical_features=sorted(self._categorical),
+            minimum=minimums(numeric),
+            max_accounts=serving.max_accounts_per_request,
+            max_body_bytes=serving.max_body_bytes,
+        )
+        if self.ready:
+            self._openapi = spec
+        return spec
 
 
 def _missing_message(as_of: dt.date | None) -> str:

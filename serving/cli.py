@@ -23,34 +23,73 @@ def serve(
     port: int = typer.Option(None, "--port", help="Port to listen on [default: 3000]"),
     no_auth: bool = typer.Option(False, "--no-auth", help="Turn bearer-token auth off (demo)."),
     model_alias: str = typer.Option(
-        None, "--model-alias", help="Registry alias to serve [default: champion, else challenger]"
+        None, "--model-alias", help="Registry alias to serve [default: champion]"
+    ),
+    allow_challenger: bool = typer.Option(
+        None,
+        "--allow-challenger",
+        help="Serve the challenger when there is no champion (a model no gate has vetted).",
     ),
     model_path: Path = typer.Option(
         None, "--model-path", help="A saved model pair (churn/ and expansion/) instead of MLflow."
     ),
     store: Path = typer.Option(None, "--store", help="Score store written by `retain score`."),
     workers: int = typer.Option(None, "--workers", help="API worker processes [default: 2]"),
+    max_concurrency: int = typer.Option(
+        None, "--max-concurrency", help="Requests per worker at once; then 429 [default: 32]"
+    ),
+    max_body_bytes: int = typer.Option(
+        None, "--max-body-bytes", help="Largest request body; then 413 [default: 1 MiB]"
+    ),
+    drain_seconds: float = typer.Option(
+        None,
+        "--drain-seconds",
+        help="On SIGTERM: seconds /readyz answers 503 while requests are still served, before "
+        "new connections are refused [default: 10]",
+    ),
+    missing_values: str = typer.Option(
+        None,
+        "--missing-values",
+        help="A missing feature the model has no learned branch for: 'impute' the segment's "
+        "training median (named in imputed_features) or 'reject' with 400 [default: impute]",
+    ),
     bentoml_defaults: bool = typer.Option(
         False, "--bentoml-defaults", hidden=True, help="BentoML's own settings (benchmark only)."
     ),
 ) -> None:
-    """Start the scoring API (BentoML): POST /score, POST /score_accounts, GET /metadata."""
+    """Start the scoring API (BentoML): POST /score, POST /score_accounts, GET /metadata.
+
+    The registry alias is resolved to one version per model before any worker starts: every
+    worker, and every restarted worker, serves exactly those files (their SHA-256 is checked).
+    SIGTERM drains: /readyz turns 503 at once, requests keep being answered for
+    --drain-seconds, then new connections are refused and the requests in flight finish.
+    Docs for people at /docs (works offline), the OpenAPI description at /docs.json.
+    """
     import os
+    import shutil
     import sys
+    import tempfile
 
     from retain.config import load_config
     from retain.errors import RetainError
+    from serving._drain import SharedState
+    from serving._supervise import supervise
     from serving.api import SETTINGS_ENV, settings_payload
     from serving.auth import api_tokens
-    from serving.scoring import load_model_pair
+    from serving.scoring import load_model_pair, pinned_versions
 
     overrides = _serving_overrides(
         host=host,
         port=port,
         model_alias=model_alias,
+        allow_challenger=allow_challenger,
         model_path=str(model_path.resolve()) if model_path else None,
         store_path=str(store.resolve()) if store else None,
         workers=workers,
+        max_concurrency=max_concurrency,
+        max_body_bytes=max_body_bytes,
+        drain_seconds=drain_seconds,
+        missing_values=missing_values,
     )
     config = load_config(overrides=overrides)
     # Resolve the store path now: the service process must not depend on its working directory.
@@ -60,7 +99,10 @@ def serve(
             "No API tokens: set RETAIN_API_TOKENS=token1,token2 (or serving.api_tokens in "
             "retain.toml), or pass --no-auth for a local demo"
         )
-    models = load_model_pair(config)  # fail here, with a clear message, not inside a worker
+    # Resolve the alias to versions and verify the files here, once: every worker gets these
+    # versions (fail here, with a clear message, not inside a worker).
+    models = load_model_pair(config)
+    pinned = pinned_versions(models)
     typer.echo(
         f"Serving churn {models.churn_info.version} ({models.churn_info.alias}) and expansion "
         f"{models.expansion_info.version} ({models.expansion_info.alias}) on "
@@ -68,10 +110,16 @@ def serve(
     )
     if no_auth:
         typer.secho(_NO_AUTH_WARNING, fg=typer.colors.RED, bold=True, err=True)
+    state_dir = tempfile.mkdtemp(prefix="retain-serve-")
     env = {
         **os.environ,
         SETTINGS_ENV: settings_payload(
-            overrides, workdir=os.getcwd(), no_auth=no_auth, bentoml_defaults=bentoml_defaults
+            overrides,
+            workdir=os.getcwd(),
+            no_auth=no_auth,
+            bentoml_defaults=bentoml_defaults,
+            pinned=pinned,
+            state_dir=state_dir,
         ),
         "BENTOML_DO_NOT_TRACK": "true",  # no usage-stats calls home at start-up
     }
@@ -95,8 +143,16 @@ def serve(
     ]
     sys.stdout.flush()
     sys.stderr.flush()
-    # Replace this process: signals (Ctrl+C, SIGTERM from a supervisor) reach BentoML directly.
-    os.execve(sys.executable, command, env)
+    try:
+        code = supervise(
+            command,
+            env,
+            SharedState(Path(state_dir), config.serving.workers),
+            config.serving.drain_seconds,
+        )
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    raise typer.Exit(code)
 
 
 def score(
@@ -106,9 +162,15 @@ def score(
     ),
     as_of: str = typer.Option(None, "--as-of", help="Snapshot date [default: the data's end]."),
     model_alias: str = typer.Option(None, "--model-alias", help="Registry alias to score with."),
+    allow_challenger: bool = typer.Option(
+        None, "--allow-challenger", help="Use the challenger when there is no champion."
+    ),
     model_path: Path = typer.Option(None, "--model-path", help="A saved model pair folder."),
     store: Path = typer.Option(None, "--store", help="Score store to update [serving.store_path]."),
     reasons: bool = typer.Option(True, "--reasons/--no-reasons", help="Compute reason codes."),
+    missing_values: str = typer.Option(
+        None, "--missing-values", help="'impute' (default) or 'reject' missing feature values."
+    ),
 ) -> None:
     """Score every active account with reasons and signals; update the score store."""
     from retain.config import load_config
@@ -126,8 +188,10 @@ def score(
         data,
         overrides=_serving_overrides(
             model_alias=model_alias,
+            allow_challenger=allow_challenger,
             model_path=str(model_path) if model_path else None,
             store_path=str(store) if store else None,
+            missing_values=missing_values,
         ),
     )
     models = load_model_pair(config)
@@ -149,6 +213,9 @@ def report_accounts(
     out: Path = typer.Option(Path("review.html"), "--out", help="HTML file to write."),
     as_of: str = typer.Option(None, "--as-of", help="Snapshot date [default: the data's end]."),
     model_alias: str = typer.Option(None, "--model-alias", help="Registry alias to score with."),
+    allow_challenger: bool = typer.Option(
+        None, "--allow-challenger", help="Use the challenger when there is no champion."
+    ),
     model_path: Path = typer.Option(None, "--model-path", help="A saved model pair folder."),
 ) -> None:
     """The weekly at-risk account review for a CS leader (self-contained HTML)."""
@@ -160,14 +227,16 @@ def report_accounts(
     config = load_config(
         data,
         overrides=_serving_overrides(
-            model_alias=model_alias, model_path=str(model_path) if model_path else None
+            model_alias=model_alias,
+            allow_challenger=allow_challenger,
+            model_path=str(model_path) if model_path else None,
         ),
     )
     models = load_model_pair(config)
     snapshot = build_snapshot(data, config, parse_as_of(as_of))
     results = score_snapshot(snapshot, models, config, show_progress=True)
     scored = results_frame(snapshot, results, models)
-    summary = write_review(scored, models, out)
+    summary = write_review(scored, models, out, min_risk_days=config.labels.min_risk_days)
     typer.echo(
         f"Account review: {summary['at_risk']} red/yellow accounts, "
         f"{summary['expansion']} expansion candidates -> {out}"

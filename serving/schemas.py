@@ -1,8 +1,10 @@
 """Request and response models of the scoring API (pydantic, strict).
 
 Strict on input: unknown fields, wrong types, NaN or infinity and empty lists are rejected with
-a 4xx naming the field. BentoML reports pydantic errors without the offending input, so a
-caller's values are never echoed back.
+a 4xx naming the field. `hide_input_in_errors` keeps a caller's values out of every validation
+message (and so out of logs and answers). Response models allow fields they do not list, so a
+result can grow (new scores, survival, renewal fields) without breaking a client or the
+published schema: add a field here when a result gains one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ FeatureValue = float | Annotated[str, StringConstraints(max_length=1_000)] | Non
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, strict=True, hide_input_in_errors=True
+    )
 
 
 class AccountFeatures(_Strict):
@@ -29,6 +33,11 @@ class AccountFeatures(_Strict):
     account_id: AccountId
     segment: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
     as_of: dt.date | None = None
+    renewal_date: dt.date | None = Field(
+        default=None,
+        description="The next renewal (end of the term in force); with as_of it gives "
+        "churn_window_end, the date churn_probability refers to",
+    )
     features: dict[FeatureName, FeatureValue] = Field(default_factory=dict, max_length=10_000)
 
 
@@ -45,6 +54,9 @@ class ModelRef(BaseModel):
     name: str
     version: str
     alias: str
+    sha256: str | None = Field(
+        default=None, description="SHA-256 of the model's artifact files, checked at load"
+    )
 
 
 class Models(BaseModel):
@@ -57,6 +69,19 @@ class Reason(BaseModel):
     value: float | str | None
     contribution: float = Field(description="SHAP contribution in log-odds of the raw booster")
     direction: Literal["raises", "lowers"]
+    text: str
+    healthy_peer_median: float | None = Field(
+        default=None,
+        description="Median of the feature among the segment's green accounts in the training "
+        "window (null when the segment has too few)",
+    )
+
+
+class ContextItem(BaseModel):
+    """Timing and contract context, shown beside the reasons (never a reason itself)."""
+
+    feature: str
+    value: float | str | None
     text: str
 
 
@@ -74,9 +99,31 @@ class AccountResult(BaseModel):
     churn_probability: float | None = None
     expansion_probability: float | None = None
     health_band: Literal["green", "yellow", "red"] | None = None
-    reasons: list[Reason] = Field(default_factory=list)
+    renewal_date: str | None = Field(default=None, description="The next renewal (end of term)")
+    churn_window_end: str | None = Field(
+        default=None,
+        description="The date churn_probability refers to: the next renewal, or as_of + the "
+        "minimum risk window (90 days by default) when that comes sooner",
+    )
+    reasons: list[Reason] = Field(
+        default_factory=list, description="Drivers pushing churn risk up and down, by |SHAP|"
+    )
     expansion_reasons: list[Reason] = Field(default_factory=list)
+    context: list[ContextItem] = Field(default_factory=list)
+    data_gaps: list[str] = Field(
+        default_factory=list, description="What the data does not say about drivers, once each"
+    )
     signals: list[Signal] = Field(default_factory=list)
+    segment_unknown: bool | None = Field(
+        default=None,
+        description="The segment (or its absence) is not one the models were fitted on: the "
+        "global model and calibration scored the account",
+    )
+    imputed_features: list[str] = Field(
+        default_factory=list,
+        description="Features that were missing where the model has no learned missing branch: "
+        "scored with the segment's training median instead (their reasons say not recorded)",
+    )
     error: str | None = None
 
 
@@ -84,3 +131,37 @@ class ScoreResponse(BaseModel):
     request_id: str
     model: Models
     results: list[AccountResult]
+
+
+class ErrorLocation(BaseModel):
+    loc: list[str | int] = Field(description="Where the problem is: field names and indexes")
+    msg: str
+
+
+class ErrorResponse(BaseModel):
+    """Every non-2xx answer."""
+
+    error: str
+    detail: list[ErrorLocation]
+    request_id: str | None = None
+
+
+class MetadataResponse(BaseModel):
+    model: Models
+    features: list[str]
+    categorical_features: list[str]
+    feature_minimum: dict[str, float] = Field(default_factory=dict)
+    segments: list[str] = Field(
+        default_factory=list, description="Segments the models were fitted on"
+    )
+    bands: dict[str, float | str | None]
+    missing_values: Literal["impute", "reject"]
+    imputed_when_missing: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per model, the features a missing value of which is imputed (the others "
+        "have a learned missing branch, or no split)",
+    )
+    max_accounts_per_request: int
+    max_body_bytes: int | None = None
+    max_concurrency: int | None = None
+    store_accounts: int

@@ -7,7 +7,7 @@ review all call these, so every surface gives the same answer for the same snaps
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ import pandas as pd
 from features.frame import TARGETS
 from retain.config import Config
 from retain.errors import RetainError
-from serving.reasons import top_reasons
+from serving.reasons import context_of, data_gaps, top_reasons
 from serving.signals import SIGNAL_FEATURES, signals_of
 
 if TYPE_CHECKING:
@@ -46,9 +46,13 @@ class ModelInfo:
     name: str
     version: str
     alias: str
+    sha256: str | None = None  # of the model's artifact files, verified when loaded
 
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "version": self.version, "alias": self.alias}
+        out = {"name": self.name, "version": self.version, "alias": self.alias}
+        if self.sha256 is not None:
+            out["sha256"] = self.sha256
+        return out
 
 
 @dataclass(frozen=True)
@@ -124,13 +128,25 @@ def resolve_versions(config: Config) -> dict[str, Any]:
     }
 
 
-def load_model_pair(config: Config) -> ModelPair:
+def pinned_versions(models: ModelPair) -> dict[str, dict[str, str | None]]:
+    """What `load_model_pair(..., pinned=...)` needs to load exactly these models again."""
+    return {
+        target: {"version": info.version, "alias": info.alias, "sha256": info.sha256}
+        for target, info in (("churn", models.churn_info), ("expansion", models.expansion_info))
+    }
+
+
+def load_model_pair(
+    config: Config, pinned: Mapping[str, Mapping[str, str | None]] | None = None
+) -> ModelPair:
     """The models to serve: `serving.model_path` when set, else the registry alias.
 
-    Each model comes with its missing-value policy (training.missing_policy); LightGBM text
-    models plus JSON are read, never a pickle.
+    `pinned` (from `pinned_versions`) loads exactly those versions, whatever the alias points
+    at now, and refuses files whose SHA-256 differs. Each model comes with its missing-value
+    policy (training.missing_policy); LightGBM text models plus JSON are read, never a pickle.
     """
     from training.missing_policy import MissingPolicy
+    from training.registry import artifact_digests, digest_of
     from training.segmented import SegmentedModel
 
     if config.serving.missing_values not in MISSING_VALUE_MODES:
@@ -163,11 +179,23 @@ def load_model_pair(config: Config) -> ModelPair:
                 name=f"{config.tracking.registered_model_prefix}-{target}",
                 version=f"path:{_folder_digest(folder)}",
                 alias="path",
+                sha256=digest_of(artifact_digests(folder)),
             )
     else:
-        from training.registry import load_version
+        from training.registry import ModelRef, load_version, model_name
 
-        for target, ref in resolve_versions(config).items():
+        if pinned:
+            refs = {
+                target: ModelRef(
+                    name=model_name(target, config),
+                    version=str(pinned[target]["version"]),
+                    alias=str(pinned[target]["alias"]),
+                )
+                for target in TARGETS
+            }
+        else:
+            refs = resolve_versions(config)
+        for target, ref in refs.items():
             loaded = load_version(target, ref, config)
             models[target] = loaded.model
             policies[target] = loaded.missing_policy
@@ -175,6 +203,15 @@ def load_model_pair(config: Config) -> ModelPair:
                 name=str(ref.name),
                 version=str(ref.version),
                 alias=str(ref.alias or config.serving.model_alias),
+                sha256=loaded.sha256,
+            )
+    for target in TARGETS if pinned else ():
+        expected = pinned[target].get("sha256")  # type: ignore[index]
+        if expected and infos[target].sha256 != expected:
+            raise RetainError(
+                f"The {target} model's files changed since `retain serve` pinned them "
+                f"(SHA-256 {infos[target].sha256} instead of {expected}); refusing to serve a "
+                "different model from the other workers"
             )
     return ModelPair(
         churn=models["churn"],
@@ -229,27 +266,40 @@ def score_frame(
     # costs more than the model on a one-account request.
     present = set(frame.columns)
     values = {name: frame[name].to_numpy() for name in models.feature_names if name in present}
+    segment_values = frame["segment"].to_numpy() if "segment" in present else [None] * n
+    peers = getattr(models.churn, "healthy_peers_", {})
     if with_reasons:
         # explain() computes the raw margin too: calibrate that instead of predicting again.
         explained = models.churn.explain(churn_frame)
         churn_p = models.churn.proba_from_margin(churn_frame, explained.raw_margin)[:, 1]
-        churn_reasons = top_reasons(explained.contributions, values, k=k)
+        churn_reasons = top_reasons(
+            explained.contributions, values, k=k, segments=segment_values, peers=peers
+        )
+        gaps = data_gaps(explained.contributions, values)
         explained = models.expansion.explain(expansion_frame)
         expansion_p = models.expansion.proba_from_margin(expansion_frame, explained.raw_margin)[
             :, 1
         ]
         expansion_reasons = top_reasons(
-            explained.contributions, values, k=k, directions=("raises",)
+            explained.contributions,
+            values,
+            k=k,
+            directions=("raises",),
+            segments=segment_values,
+            peers=peers,
         )
+        context = context_of(values, n)
     else:
         churn_p = models.churn.predict_proba(churn_frame)[:, 1]
         expansion_p = models.expansion.predict_proba(expansion_frame)[:, 1]
-        churn_reasons = expansion_reasons = [[] for _ in range(n)]
+        churn_reasons = expansion_reasons = context = [[] for _ in range(n)]
+        gaps = [[] for _ in range(n)]
+    renewal_dates, window_ends = _risk_dates(frame, config)
     bands = band_of(churn_p, models.bands)
     signal_columns = {name: frame[name].to_numpy() for name in SIGNAL_FEATURES if name in present}
     account_ids = frame["account_id"].to_numpy()
     as_ofs = frame["as_of"].to_numpy() if "as_of" in present else [None] * n
-    segments = frame["segment"].to_numpy() if "segment" in present else [None] * n
+    segments = segment_values
     known_segments = models.known_segments
     results = []
     for i in range(n):
@@ -267,12 +317,32 @@ def score_frame(
                 "churn_probability": float(churn_p[i]),
                 "expansion_probability": float(expansion_p[i]),
                 "health_band": str(bands[i]),
+                # The date the renewal risk refers to: the next renewal, or as_of + the
+                # minimum risk window when that comes sooner.
+                "renewal_date": _iso_date(renewal_dates[i]),
+                "churn_window_end": _iso_date(window_ends[i]),
                 "reasons": churn_reasons[i],
                 "expansion_reasons": expansion_reasons[i],
+                "context": context[i],
+                "data_gaps": gaps[i],
                 "signals": signals_of({k: v[i] for k, v in signal_columns.items()}, config),
             }
         )
     return results
+
+
+def _risk_dates(frame: pd.DataFrame, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """(renewal_date, churn_window_end) per row; the window end derived when not given:
+    T = max(renewal date, as_of + min_risk_days), as the label defines it."""
+    n = len(frame)
+    renewal = pd.to_datetime(frame.get("renewal_date", pd.Series([pd.NaT] * n)))
+    if "churn_window_end" in frame.columns:
+        return renewal.to_numpy(), pd.to_datetime(frame["churn_window_end"]).to_numpy()
+    as_of = pd.to_datetime(frame.get("as_of", pd.Series([pd.NaT] * n)))
+    shortest = as_of + pd.Timedelta(days=config.labels.min_risk_days)
+    window_end = renewal.where(renewal > shortest, shortest)
+    window_end = window_end.where(renewal.notna() & as_of.notna())
+    return renewal.to_numpy(), window_end.to_numpy()
 
 
 def _missing_values_error(frame: pd.DataFrame, imputed: list[list[str]]) -> MissingValuesError:
@@ -322,6 +392,8 @@ def frame_from_features(accounts: Sequence[dict[str, Any]], models: ModelPair) -
             "account_id": [str(a["account_id"]) for a in accounts],
             "as_of": [a.get("as_of") for a in accounts],
             "segment": [a.get("segment") for a in accounts],
+            # Not a feature: the date the renewal risk refers to is derived from it.
+            "renewal_date": pd.to_datetime([a.get("renewal_date") for a in accounts]),
         }
     )
     parts = [identity, pd.DataFrame(block, columns=numeric)]

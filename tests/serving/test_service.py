@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,19 +14,15 @@ import pytest
 
 from serving.batch import score_snapshot
 from serving.scoring import frame_from_features, load_model_pair, score_frame
+from serving.signals import SIGNAL_FEATURES
 from serving.store import write_store
+from tests.serving._server import running_server
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "test-token-1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 STALE_ACCOUNT = "acc_0003"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,59 +45,23 @@ def server(trained: dict, tmp_path_factory: pytest.TempPathFactory):
     stale["champion_left_90d"] = 1.0
     write_store(store, stale, models, None, now=pd.Timestamp("2024-08-02 10:00"))
 
-    port = free_port()
-    env = {**os.environ, "RETAIN_API_TOKENS": f"{TOKEN},other-token"}
-    command = [
-        sys.executable,
-        "-m",
-        "retain.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--model-path",
-        str(trained["folder"]),
-        "--store",
-        str(store),
-    ]
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed in the finalizer
-    process = subprocess.Popen(
-        command, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=10) as client:
-            deadline = time.monotonic() + 90
-            ready_codes = []
-            while time.monotonic() < deadline:
-                assert process.poll() is None, (tmp / "server.log").read_text()
-                try:
-                    response = client.get("/readyz")
-                    ready_codes.append(response.status_code)
-                    if response.status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.2)
-            else:
-                raise AssertionError((tmp / "server.log").read_text())
-            yield {
-                "client": client,
-                "base": base,
-                "models": models,
-                "config": config,
-                "latest": latest,
-                "results": {r["account_id"]: r for r in results},
-                "stale": stale,
-                "july": july,
-            }
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    args = ["--model-path", str(trained["folder"]), "--store", str(store), "--drain-seconds", "0"]
+    env = {"RETAIN_API_TOKENS": f"{TOKEN},other-token"}
+    with (
+        running_server(tmp, args, env) as running,
+        httpx.Client(base_url=running.base, timeout=10) as client,
+    ):
+        yield {
+            "client": client,
+            "base": running.base,
+            "process": running,
+            "models": models,
+            "config": config,
+            "latest": latest,
+            "results": {r["account_id"]: r for r in results},
+            "stale": stale,
+            "july": july,
+        }
 
 
 def post(server: dict, path: str, body: object, headers: dict | None = None) -> httpx.Response:
@@ -130,9 +85,9 @@ def test_probes(server: dict) -> None:
     client = server["client"]
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
-    docs = client.get("/docs")
-    assert docs.status_code == 200
-    assert {"/score", "/score_accounts"} <= set(docs.json()["paths"])
+    spec = client.get("/docs.json")
+    assert spec.status_code == 200
+    assert {"/score", "/score_accounts", "/metadata", "/readyz"} <= set(spec.json()["paths"])
 
 
 def test_metadata(server: dict) -> None:
@@ -190,7 +145,14 @@ def test_caller_features_equal_the_batch_scorer(server: dict) -> None:
     ]
     answer = post(server, "/score", {"accounts": accounts})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["results"] == [server["results"][a] for a in rows["account_id"]]
+
+    # The caller sends features only; the renewal dates come with the data source's snapshot.
+    def without_dates(result: dict) -> dict:
+        return {k: v for k, v in result.items() if k not in ("renewal_date", "churn_window_end")}
+
+    assert [without_dates(r) for r in answer.json()["results"]] == [
+        without_dates(server["results"][a]) for a in rows["account_id"]
+    ]
     # Feature order in the request does not matter.
     for account in accounts:
         names = list(account["features"])
@@ -337,3 +299,252 @@ def test_frame_from_features_matches_what_the_server_scored(server: dict) -> Non
     )
     assert answer.json()["results"] == expected
     assert {s["name"] for s in expected[0]["signals"]} == {"open_escalation", "over_licensed_seats"}
+
+
+# -- issue 13: partial and wrong input, and a contract that tells the truth --------------------
+
+
+def _one(server: dict, account: dict) -> dict:
+    answer = post(server, "/score", {"accounts": [account]})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["results"][0]
+
+
+def test_a_missing_value_is_the_segments_median_never_zero(server: dict) -> None:
+    """seat_utilization never misses in training: LightGBM would send null down the zero branch
+    (old behaviour: null and 0 scored identically). The policy scores the segment's median."""
+    models = server["models"]
+    row = server["latest"].iloc[5]
+    segment = row["segment"]
+    median = models.expansion_policy.values_for(segment)["seat_utilization"]
+    assert median > 0.3  # far from 0 in this data, so 0 and the median score differently
+    features = features_of(row, models)
+
+    def with_utilization(value: object) -> dict:
+        return {
+            "account_id": "m",
+            "segment": segment,
+            "features": {**features, "seat_utilization": value},
+        }
+
+    missing = _one(server, with_utilization(None))
+    omitted = _one(
+        server,
+        {
+            "account_id": "m",
+            "segment": segment,
+            "features": {k: v for k, v in features.items() if k != "seat_utilization"},
+        },
+    )
+    zero = _one(server, with_utilization(0.0))
+    at_median = _one(server, with_utilization(median))
+    assert "seat_utilization" in missing["imputed_features"]
+    assert omitted["imputed_features"] == missing["imputed_features"]
+    assert at_median["imputed_features"] == zero["imputed_features"] == []
+    assert missing["expansion_probability"] == at_median["expansion_probability"]
+    assert missing["expansion_probability"] != zero["expansion_probability"]
+    # The reason (if any) on the feature says it was not recorded: the caller's value.
+    for reason in missing["expansion_reasons"]:
+        if reason["feature"] == "seat_utilization":
+            assert reason["value"] is None
+
+
+def test_a_learned_missing_value_stays_missing(server: dict) -> None:
+    """nps_last is often missing in training: its missing branch is the model's own."""
+    models = server["models"]
+    learned = set(models.churn_policy.learned_missing["__global__"])
+    assert "nps_last" in learned
+    assert "nps_last" not in models.churn_policy.values_for("SMB")
+    result = _one(
+        server,
+        {"account_id": "n", "segment": "SMB", "features": {"nps_last": None, "arr": 1000.0}},
+    )
+    assert "nps_last" not in result["imputed_features"]
+
+
+def test_an_unknown_or_missing_segment_is_scored_globally_and_flagged(server: dict) -> None:
+    features = features_of(server["latest"].iloc[2], server["models"])
+    galactic = _one(server, {"account_id": "g", "segment": "Galactic", "features": features})
+    none = _one(server, {"account_id": "g", "features": features})
+    smb = _one(server, {"account_id": "g", "segment": "SMB", "features": features})
+    assert galactic["segment_unknown"] is True
+    assert none["segment_unknown"] is True
+    assert smb["segment_unknown"] is False
+    # Both fall to the global booster and calibration.
+    assert galactic["churn_probability"] == none["churn_probability"]
+    assert galactic["expansion_probability"] == none["expansion_probability"]
+
+
+@pytest.mark.parametrize(
+    ("feature", "value"),
+    [
+        ("arr", -5.0),
+        ("open_escalations", -1.0),
+        ("seat_utilization", -0.01),
+        ("usage_14d_change_pct", -100.5),
+    ],
+)
+def test_an_impossible_value_is_a_400_naming_the_field(
+    server: dict, feature: str, value: float
+) -> None:
+    answer = post(
+        server,
+        "/score",
+        {"accounts": [{"account_id": "x", "segment": "SMB", "features": {feature: value}}]},
+    )
+    assert answer.status_code == 400
+    body = answer.json()
+    assert [d["loc"] for d in body["detail"]] == [["accounts", 0, "features", feature]]
+    assert "at least" in body["detail"][0]["msg"]
+    assert str(value) not in answer.text
+
+
+def test_a_category_sent_as_a_number_is_a_400(server: dict) -> None:
+    answer = post(
+        server,
+        "/score",
+        {"accounts": [{"account_id": "x", "features": {"account_industry": 3.0}}]},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["detail"][0]["loc"] == ["accounts", 0, "features", "account_industry"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",  # no boundary: BentoML answered 500
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+    ],
+)
+def test_a_body_that_is_not_json_is_a_415_object(server: dict, content_type: str) -> None:
+    answer = server["client"].post(
+        "/score",
+        content=b'{"accounts": [{"account_id": "a"}]}',
+        headers={**AUTH, "Content-Type": content_type},
+    )
+    assert answer.status_code == 415
+    body = answer.json()
+    assert isinstance(body, dict)
+    assert set(body) == {"error", "detail", "request_id"}
+
+
+def test_the_request_id_is_echoed_or_generated(server: dict) -> None:
+    client = server["client"]
+    body = {"account_ids": ["acc_0001"]}
+    sent = post(server, "/score_accounts", body, headers={**AUTH, "X-Request-ID": "trace-42.a"})
+    assert sent.headers["x-request-id"] == "trace-42.a"
+    assert sent.json()["request_id"] == "trace-42.a"
+    made = post(server, "/score_accounts", body)
+    assert len(made.headers["x-request-id"]) == 32
+    assert made.json()["request_id"] == made.headers["x-request-id"]
+    failed = post(
+        server, "/score_accounts", {"account_ids": []}, headers={**AUTH, "X-Request-ID": "r-9"}
+    )
+    assert failed.status_code == 400
+    assert failed.headers["x-request-id"] == failed.json()["request_id"] == "r-9"
+    unusable = client.get("/metadata", headers={**AUTH, "X-Request-ID": "has space"})
+    assert unusable.headers["x-request-id"] != "has space"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("GET", "/no-such-path", AUTH, 404),
+        ("GET", "/score", AUTH, 405),
+        ("PUT", "/score_accounts", AUTH, 405),
+        ("GET", "/metadata", {}, 401),
+        ("POST", "/score", AUTH, 400),
+    ],
+)
+def test_every_error_is_one_json_object(
+    server: dict, method: str, path: str, headers: dict, status: int
+) -> None:
+    answer = server["client"].request(
+        method, path, content=b"{}", headers={**headers, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert isinstance(body, dict) and isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["detail"], list)
+    assert all(set(d) == {"loc", "msg"} for d in body["detail"])
+    assert body["request_id"] == answer.headers["x-request-id"]
+
+
+def test_docs_page_works_offline_and_the_spec_tells_the_truth(server: dict) -> None:
+    from importlib.metadata import version
+
+    client = server["client"]
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "swagger-ui-bundle.js" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN, no validator
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css"):
+        served = client.get(asset)
+        assert served.status_code == 200 and len(served.content) > 10_000
+    spec = client.get("/docs.json").json()
+    assert spec["info"]["title"] == "retain scoring API"
+    assert spec["info"]["version"] == version("retain")
+    assert "imputed_features" in spec["info"]["description"]
+    assert set(spec["paths"]) == {
+        "/score",
+        "/score_accounts",
+        "/metadata",
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/docs",
+        "/docs.json",
+    }
+    assert set(spec["paths"]["/score"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "413",
+        "415",
+        "429",
+        "503",
+    }
+    features = spec["components"]["schemas"]["AccountFeatures"]["properties"]["features"]
+    assert set(features["properties"]) == set(server["models"].feature_names) | set(SIGNAL_FEATURES)
+    assert features["additionalProperties"] is False
+    assert features["properties"]["arr"]["anyOf"][0]["minimum"] == 0
+    result = spec["components"]["schemas"]["AccountResult"]["properties"]
+    assert {"segment_unknown", "imputed_features"} <= set(result)
+
+
+SENTINEL = "zq-sentinel-5521@example.com"
+
+
+def test_no_request_value_reaches_a_log_or_file(server: dict) -> None:
+    """The sentinel goes in valid and invalid requests; no log line or file the server writes
+    holds it, client errors are one INFO line each and no traceback is logged."""
+    valid = [
+        ("/score", {"accounts": [{"account_id": SENTINEL, "segment": SENTINEL}]}),
+        ("/score_accounts", {"account_ids": [SENTINEL]}),
+    ]
+    invalid = [
+        ("/score", {"accounts": [{"account_id": "a", "features": {"arr": SENTINEL}}]}),
+        ("/score", {"accounts": [{"account_id": "a", "features": {SENTINEL: 1.0}}]}),
+        ("/score", {"accounts": [{"account_id": "a", SENTINEL: 1}]}),
+        ("/score_accounts", {"account_ids": ["a"], "as_of": SENTINEL}),
+        ("/score_accounts", {"account_ids": ["a" * 300 + SENTINEL]}),
+        ("/score", f'{{"accounts": [{{"account_id": "{SENTINEL}"'),
+    ]
+    for path, body in valid:
+        assert post(server, path, body).status_code == 200
+    for path, body in invalid:
+        assert post(server, path, body).status_code == 400
+    process = server["process"]
+    time.sleep(0.5)  # let the workers flush their log lines
+    for path in process.home.rglob("*"):
+        if path.is_file():
+            assert SENTINEL.encode() not in path.read_bytes(), path
+    log = process.log.read_text()
+    assert "Traceback" not in log
+    lines = [line for line in log.splitlines() if "/score" in line and "-> 400" in line]
+    assert len(lines) >= len(invalid)
+    assert all("INFO" in line and "ERROR" not in line for line in lines), lines

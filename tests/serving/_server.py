@@ -1,0 +1,84 @@
+"""A real `retain serve` process on localhost for the tests that talk HTTP to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A `retain serve` process on localhost, its base URL and the log it writes."""
+
+    process: subprocess.Popen
+    base: str
+    log: Path
+    home: Path  # the folder the server runs in (cwd and BENTOML_HOME): every file it writes
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def wait_ready(server: Server, timeout: float = 90) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=server.base, timeout=5) as client:
+        while time.monotonic() < deadline:
+            assert server.process.poll() is None, server.log.read_text()
+            try:
+                if client.get("/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    raise AssertionError(server.log.read_text())
+
+
+@contextmanager
+def running_server(
+    home: Path, args: list[str], env: dict[str, str] | None = None, *, ready: bool = True
+) -> Iterator[Server]:
+    """`retain serve --port <free> ARGS` started in `home`; always stopped (SIGTERM, then KILL)."""
+    port = free_port()
+    environ = {
+        **os.environ,
+        "BENTOML_HOME": str(home / "bentoml"),
+        **(env or {}),
+    }
+    command = [sys.executable, "-m", "retain.cli", "serve", "--port", str(port), *args]
+    log_path = home / "server.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        command, cwd=home, env=environ, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    server = Server(process=process, base=f"http://127.0.0.1:{port}", log=log_path, home=home)
+    try:
+        if ready:
+            wait_ready(server)
+        yield server
+    finally:
+        server.stop()
+        log.close()
