@@ -227,17 +227,29 @@ def window_months(frame: pd.DataFrame, config: Config) -> np.ndarray:
     """Position of each snapshot's renewal-risk window end T, in months after as_of.
 
     `churn_window_end` when the frame has it; otherwise T = as_of + max(days_to_renewal,
-    min_risk_days), the label's rule from the features (a caller-sent /score row).
+    min_risk_days), the label's rule from the features (a caller-sent /score row). With as_of
+    known the position is in calendar months, the outcome's months (a T on as_of + 4 months is
+    exactly 4.0, so 1 - S(T) counts the whole renewal month); without it, in DAYS_PER_MONTH.
     """
     n = len(frame)
     min_days = float(config.labels.min_risk_days)
     window_days = np.full(n, np.nan)
-    if "churn_window_end" in frame.columns and "as_of" in frame.columns:
+    has_as_of = "as_of" in frame.columns and pd.to_datetime(frame["as_of"]).notna().all()
+    if "churn_window_end" in frame.columns and has_as_of:
         delta = pd.to_datetime(frame["churn_window_end"]) - pd.to_datetime(frame["as_of"])
         window_days = (delta.dt.total_seconds() / 86_400.0).to_numpy(np.float64)
     fallback = np.fmax(_column(frame, "days_to_renewal", n), min_days)
-    window_days = np.where(np.isfinite(window_days), window_days, fallback)
-    return np.maximum(window_days, 0.0) / DAYS_PER_MONTH
+    window_days = np.maximum(np.where(np.isfinite(window_days), window_days, fallback), 0.0)
+    if not has_as_of or n == 0:
+        return window_days / DAYS_PER_MONTH
+    horizon = int(np.ceil(window_days.max() / 28.0)) + 1
+    ends = month_ends(frame["as_of"], horizon)
+    edges = ((ends - ends[:, :1]) / np.timedelta64(1, "D")).astype(np.float64)
+    # Month k holds T when edges[k-1] < T <= edges[k]; T = as_of is position 0.
+    k = np.clip((edges[:, 1:] < window_days[:, None]).sum(axis=1) + 1, 1, horizon)
+    rows = np.arange(n)
+    low, high = edges[rows, k - 1], edges[rows, k]
+    return (k - 1) + (window_days - low) / (high - low)
 
 
 def _column(frame: pd.DataFrame, name: str, n: int) -> np.ndarray:

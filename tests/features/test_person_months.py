@@ -185,5 +185,8 @@ def test_window_months_uses_the_window_end_else_the_label_rule():
         }
     )
     months = window_months(frame, Config())
-    assert months[0] == pytest.approx(122 / 30.4375)
-    assert months[1] == pytest.approx(90 / 30.4375)  # min_risk_days when the renewal is sooner
+    assert months[0] == pytest.approx(4.0)  # 2024-01-01 is as_of + 4 calendar months
+    # min_risk_days when the renewal is sooner: 2023-11-30, 29 of November's 30 days.
+    assert months[1] == pytest.approx(2 + 29 / 30)
+    caller_sent = frame.drop(columns=["as_of", "churn_window_end"])  # a /score row
+    assert window_months(caller_sent, Config())[0] == pytest.approx(122 / 30.4375)

@@ -12,7 +12,7 @@ from serving.batch import flat_csv_frame, results_frame, score_snapshot
 from serving.review import render_review, review_context
 from serving.scoring import load_model_pair
 from serving.survival import survival_svg
-from training.survival import SurvivalModel, survival_at
+from training.survival import SurvivalModel, anchored_curves, survival_at
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,12 @@ def test_each_result_has_a_curve_that_agrees_with_its_renewal_risk(with_survival
     assert curves.shape == (len(snapshot), 24)
     assert (np.diff(curves, axis=1) <= 1e-4).all()  # rounded to 4 places
     p = np.array([r["churn_probability"] for r in results])
-    at_window = 1 - survival_at(curves, window_months(snapshot, with_survival["config"]))
-    np.testing.assert_allclose(at_window, p, atol=2e-4)
+    config = with_survival["config"]
+    exact = anchored_curves(
+        SurvivalModel.load(config.serving.model_path + "/survival"), snapshot, p, config
+    )
+    np.testing.assert_allclose(curves, exact.round(4))  # served rounded to 4 places
+    np.testing.assert_allclose(1 - survival_at(exact, window_months(snapshot, config)), p)
     months = np.array([r["expected_months_retained"] for r in results])
     assert ((months > 0) & (months <= 24)).all()
 
