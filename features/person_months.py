@@ -143,9 +143,7 @@ def time_covariates(frame: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]
     renewal timing gives NaN (LightGBM's missing branch), an unknown term a single point.
     """
     n = len(frame)
-    to_renewal = _column(frame, "days_to_renewal", n)
-    term = _column(frame, "contract_term_days", n)
-    term = np.where(np.isfinite(term) & (term > 0), term, np.inf)
+    to_renewal, term = _renewal_schedule(frame)
     k = np.arange(1, n_months + 1, dtype=np.float64)[None, :]
     # Month k in days after as_of: (start, stop], calendar months when as_of is known (a renewal
     # on as_of + 4 months falls in month 4, as the outcome does); month 1 also holds day 0.
@@ -159,14 +157,8 @@ def time_covariates(frame: pd.DataFrame, n_months: int) -> dict[str, np.ndarray]
     stop = edges[:, 1:].astype(np.float64)
     d = to_renewal[:, None]
     period = term[:, None]
-
-    def points_up_to(x: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):
-            count = np.where(x >= d, np.floor((x - d) / period) + 1, 0.0)
-        return np.where(np.isinf(period), (x >= d).astype(np.float64), count)
-
-    passed = points_up_to(start)
-    in_month = points_up_to(stop) - passed
+    passed = _points_up_to(start, d, period)
+    in_month = _points_up_to(stop, d, period) - passed
     with np.errstate(invalid="ignore"):
         next_point = np.where(start < d, d, d + passed * np.where(np.isinf(period), 0.0, period))
     next_months = np.where(
@@ -224,12 +216,16 @@ def expand(
 
 
 def window_months(frame: pd.DataFrame, config: Config) -> np.ndarray:
-    """Position of each snapshot's renewal-risk window end T, in months after as_of.
+    """Position of each snapshot's renewal-risk window end T on the curve's month axis, such
+    that `training.survival.survival_at(curves, position)` is S(T).
 
-    `churn_window_end` when the frame has it; otherwise T = as_of + max(days_to_renewal,
-    min_risk_days), the label's rule from the features (a caller-sent /score row). With as_of
-    known the position is in calendar months, the outcome's months (a T on as_of + 4 months is
-    exactly 4.0, so 1 - S(T) counts the whole renewal month); without it, in DAYS_PER_MONTH.
+    T is `churn_window_end` when the frame has it, else as_of + max(days_to_renewal,
+    min_risk_days), the label's rule from the features (a caller-sent /score row). The position
+    is m - 1 + share for T inside month m, where share is the part of month m's hazard that
+    falls by T: coverage ends at contract ends, so when the month holds renewal points (E, E +
+    term, ...) share is the fraction of them on or before T (a T on the renewal itself counts
+    the whole renewal month); otherwise the fraction of the month's days. Months are calendar
+    months when as_of is known, else DAYS_PER_MONTH long.
     """
     n = len(frame)
     min_days = float(config.labels.min_risk_days)
@@ -240,16 +236,41 @@ def window_months(frame: pd.DataFrame, config: Config) -> np.ndarray:
         window_days = (delta.dt.total_seconds() / 86_400.0).to_numpy(np.float64)
     fallback = np.fmax(_column(frame, "days_to_renewal", n), min_days)
     window_days = np.maximum(np.where(np.isfinite(window_days), window_days, fallback), 0.0)
-    if not has_as_of or n == 0:
-        return window_days / DAYS_PER_MONTH
+    if n == 0:
+        return window_days
     horizon = int(np.ceil(window_days.max() / 28.0)) + 1
-    ends = month_ends(frame["as_of"], horizon)
-    edges = ((ends - ends[:, :1]) / np.timedelta64(1, "D")).astype(np.float64)
-    # Month k holds T when edges[k-1] < T <= edges[k]; T = as_of is position 0.
+    if has_as_of:
+        ends = month_ends(frame["as_of"], horizon)
+        edges = ((ends - ends[:, :1]) / np.timedelta64(1, "D")).astype(np.float64)
+    else:
+        edges = np.broadcast_to(np.arange(horizon + 1) * DAYS_PER_MONTH, (n, horizon + 1))
+    # Month k holds T when edges[k-1] < T <= edges[k] (month 1 also holds T = as_of).
     k = np.clip((edges[:, 1:] < window_days[:, None]).sum(axis=1) + 1, 1, horizon)
     rows = np.arange(n)
     low, high = edges[rows, k - 1], edges[rows, k]
-    return (k - 1) + (window_days - low) / (high - low)
+    share = (window_days - low) / (high - low)
+    d, period = _renewal_schedule(frame)
+    start = np.where(k == 1, -0.5, low)
+    in_month = _points_up_to(high, d, period) - _points_up_to(start, d, period)
+    by_window_end = _points_up_to(window_days, d, period) - _points_up_to(start, d, period)
+    share = np.where(in_month > 0, by_window_end / np.maximum(in_month, 1.0), share)
+    return (k - 1) + np.clip(share, 0.0, 1.0)
+
+
+def _renewal_schedule(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(days to the next renewal E, term in days; inf when unknown) per snapshot."""
+    n = len(frame)
+    term = _column(frame, "contract_term_days", n)
+    return _column(frame, "days_to_renewal", n), np.where(
+        np.isfinite(term) & (term > 0), term, np.inf
+    )
+
+
+def _points_up_to(x: np.ndarray, d: np.ndarray, period: np.ndarray) -> np.ndarray:
+    """How many renewal points d, d + period, d + 2 period, ... are <= x (0 where d is NaN)."""
+    with np.errstate(invalid="ignore"):
+        count = np.where(x >= d, np.floor((x - d) / period) + 1, 0.0)
+    return np.where(np.isinf(period), (x >= d).astype(np.float64), count)
 
 
 def _column(frame: pd.DataFrame, name: str, n: int) -> np.ndarray:

@@ -179,14 +179,19 @@ def test_curve_months_is_at_least_24_and_reaches_the_longest_term():
 def test_window_months_uses_the_window_end_else_the_label_rule():
     frame = pd.DataFrame(
         {
-            "as_of": [AS_OF, AS_OF],
-            "churn_window_end": [T("2024-01-01"), pd.NaT],
-            "days_to_renewal": [122.0, 20.0],
+            "as_of": [AS_OF, AS_OF, AS_OF],
+            "churn_window_end": [T("2024-01-01"), pd.NaT, pd.NaT],
+            "days_to_renewal": [122.0, 20.0, 1.0],
+            "contract_term_days": [365.0, np.nan, 30.0],
         }
     )
     months = window_months(frame, Config())
-    assert months[0] == pytest.approx(4.0)  # 2024-01-01 is as_of + 4 calendar months
-    # min_risk_days when the renewal is sooner: 2023-11-30, 29 of November's 30 days.
+    # T on the renewal (2024-01-01 = as_of + 4 months): the whole renewal month counts.
+    assert months[0] == pytest.approx(4.0)
+    # min_risk_days when the renewal is sooner: T = 2023-11-30 in a month without a renewal
+    # point, 29 of November's 30 days.
     assert months[1] == pytest.approx(2 + 29 / 30)
+    # A monthly term renewing on day 91, just after T (day 90): none of month 3's hazard counts.
+    assert months[2] == pytest.approx(2.0)
     caller_sent = frame.drop(columns=["as_of", "churn_window_end"])  # a /score row
-    assert window_months(caller_sent, Config())[0] == pytest.approx(122 / 30.4375)
+    assert window_months(caller_sent, Config())[0] == pytest.approx(5.0)  # 30.44-day months
