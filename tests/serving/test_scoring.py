@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from serving.catalogue import is_driver
 from serving.scoring import (
     ModelInfo,
     frame_from_features,
@@ -50,8 +51,17 @@ def test_results_have_the_response_fields(models, latest, trained: dict) -> None
         "signals",
         "segment_unknown",
         "imputed_features",
+        "renewal_date",
+        "churn_window_end",
+        "context",
+        "data_gaps",
     }
     assert first["as_of"] == "2024-08-01"
+    # Context is beside the reasons, never one of them.
+    from serving.catalogue import CONTEXT_FEATURES
+
+    assert not {r["feature"] for res in results for r in res["reasons"]} & CONTEXT_FEATURES
+    assert all(r["value"] is not None for res in results for r in res["reasons"])
     assert {r["health_band"] for r in results} <= {"green", "yellow", "red"}
     p = models.churn.predict_proba(latest)[:, 1]
     np.testing.assert_allclose([r["churn_probability"] for r in results], p)
@@ -70,7 +80,14 @@ def test_reason_contributions_plus_base_equal_the_raw_margin(models, latest, tra
             exact = explained.contributions.iloc[row][reason["feature"]]
             assert reason["contribution"] == exact
         raising = [r["contribution"] for r in result["reasons"] if r["direction"] == "raises"]
-        positives = sorted(explained.contributions.iloc[row].clip(lower=0), reverse=True)
+        # The largest positive contributions among the drivers whose value is recorded.
+        contributions = explained.contributions.iloc[row]
+        drivers = [
+            name
+            for name in contributions.index
+            if is_driver(name) and not pd.isna(latest.iloc[row].get(name, np.nan))
+        ]
+        positives = sorted(contributions[drivers].clip(lower=0), reverse=True)
         assert raising == [c for c in positives[: len(raising)] if c > 0]
 
 
@@ -100,7 +117,12 @@ def test_caller_features_score_like_the_frame(models, latest, trained: dict) -> 
         models,
     )
     from_features = score_frame(frame, models, trained["config"])[0]
-    assert from_features == score_frame(latest.head(1), models, trained["config"])[0]
+    from_frame = score_frame(latest.head(1), models, trained["config"])[0]
+    # The caller sends features only; the renewal dates come from the data source's frame.
+    dates = ("renewal_date", "churn_window_end")
+    assert {k: v for k, v in from_features.items() if k not in dates} == {
+        k: v for k, v in from_frame.items() if k not in dates
+    }
 
 
 def test_missing_features_are_missing_not_zero(models, trained: dict) -> None:
