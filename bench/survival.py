@@ -85,11 +85,12 @@ def main() -> None:
             f"snapshots, {fit['events']:,} churns, {fit['num_trees']} trees"
         )
     print(f"scored {section['n_scored']:,} rows ({section['events']:,} churned in follow-up)")
-    print(f"{'curve':<14}{'Uno C (12m)':>12}{'IBS (12m)':>11}{'skill vs KM':>13}")
+    print(f"curves over {section['horizon_months']} months")
+    print(f"{'curve':<14}{'Uno C':>12}{'IBS':>11}{'skill vs KM':>13}")
     for name, values in section["metrics"].items():
         print(
             f"{name:<14}{_fmt(values.get('uno_c_index')):>12}"
-            f"{_fmt(values['integrated_brier_12m']):>11}"
+            f"{_fmt(values['integrated_brier']):>11}"
             f"{_fmt(values.get('brier_skill_vs_kaplan_meier')):>13}"
         )
     oracle = section["oracle"]

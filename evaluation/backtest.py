@@ -175,6 +175,7 @@ def run_backtest(
     fit_candidates: FitCandidates | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[int], None] | None = None,
+    coverage_end: pd.Series | None = None,
 ) -> BacktestResult:
     """Backtest every candidate (and the oracle when `truth` is given) for every target.
 
@@ -184,7 +185,9 @@ def run_backtest(
     `source.data_end`). `cutoffs`: "auto" (adaptive origins, else k-fold per target),
     "quarterly", "monthly", "kfold" or explicit dates. `fit_candidates(frame, target, config,
     cutoff=...)` defaults to `training.fit_candidates`. `progress(name)` is called after each
-    window of each target, `on_plan(n)` once the number of windows is known.
+    window of each target, `on_plan(n)` once the number of windows is known. With
+    `coverage_end` (per frame row, `features.person_months.coverage_end`) the summary gets the
+    time-to-churn section `survival` (`evaluation.survival.survival_backtest`).
     """
     _check_frame(frame)
     fit = fit_candidates or _default_fit()
@@ -244,8 +247,31 @@ def run_backtest(
         strategies=strategies,
         n_snapshots=int(frame["account_id"].size),
     )
+    if coverage_end is not None:
+        summary["survival"] = _survival_section(
+            frame, np.asarray(coverage_end), predictions, config, pd.Timestamp(data_end), truth
+        )
     reason_frame = pd.concat(reasons, ignore_index=True) if reasons else pd.DataFrame()
     return BacktestResult(predictions, tidy, forecast_table, summary, reason_frame)
+
+
+def _survival_section(
+    frame: pd.DataFrame,
+    coverage_end: np.ndarray,
+    predictions: pd.DataFrame,
+    config: Config,
+    data_end: pd.Timestamp,
+    truth: pd.DataFrame | None,
+) -> dict[str, Any]:
+    """The time-to-churn figures, or why there are none (the rest of the backtest stands)."""
+    from evaluation.survival import survival_backtest
+
+    try:
+        return survival_backtest(
+            frame, pd.Series(coverage_end), predictions, config, data_end=data_end, truth=truth
+        )
+    except RetainError as error:
+        return {"skipped": str(error)}
 
 
 @dataclass

@@ -86,6 +86,8 @@ def backtest(
         def step(name: str) -> None:
             bar.update(task, advance=1, description=f"backtest: {name} done")
 
+        from features.person_months import coverage_blocks_frame, coverage_end
+
         result = run_backtest(
             frame,
             config,
@@ -95,6 +97,7 @@ def backtest(
             data_label=str(data),
             progress=step,
             on_plan=on_plan,
+            coverage_end=coverage_end(frame, coverage_blocks_frame(source, config)),
         )
     paths = save_backtest(result, out)
     Console().print(_pooled_table(result.summary))
@@ -112,6 +115,18 @@ def backtest(
             typer.echo(f"  {evidence['sentence']}")
         for conclusion in evidence.get("unsupported", []):
             typer.echo(f"  Not supported: {conclusion}.")
+    survival = result.summary.get("survival") or {}
+    if survival.get("metrics"):
+        anchored = survival["metrics"]["anchored"]
+        typer.echo(
+            f"Time to churn ({survival['horizon_months']} months): Uno's C "
+            f"{anchored['uno_c_index']:.3f}, integrated Brier "
+            f"{anchored['integrated_brier']:.3f} (Kaplan-Meier "
+            f"{survival['metrics']['kaplan_meier']['integrated_brier']:.3f}); 1 - S(T) agrees "
+            f"with churn_probability per segment: {survival['consistency']['passed']}"
+        )
+    elif survival.get("skipped"):
+        typer.echo(f"Time to churn not evaluated: {survival['skipped']}")
     if track:
         run_id = log_backtest(paths, result.summary, config)
         typer.echo(f"Logged to MLflow run {run_id} ({config.tracking.resolved_tracking_uri()})")

@@ -112,6 +112,14 @@ def consistency(
 # -- the backtest section ------------------------------------------------------------------------
 
 
+def _is_date(name: str) -> bool:
+    try:
+        pd.Timestamp(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _truth_values(rows: pd.DataFrame, truth: pd.DataFrame | None) -> np.ndarray:
     """(n, len(ORACLE_MONTHS)) true S from the simulator, NaN where unknown."""
     columns = [truth_column(m) for m in ORACLE_MONTHS]
@@ -172,6 +180,11 @@ def survival_backtest(
 
     parts: list[dict[str, np.ndarray]] = []
     training: dict[str, dict[str, Any]] = {}
+    if not any(_is_date(name) for name in scored_all["cutoff"].astype(str).unique()):
+        raise RetainError(
+            "time to churn needs rolling origins (dates); this backtest's churn windows are "
+            "cross-validation folds, so there is no time to follow accounts through"
+        )
     for cutoff_name in sorted(scored_all["cutoff"].astype(str).unique()):
         try:
             cutoff = pd.Timestamp(cutoff_name)
@@ -224,42 +237,51 @@ def survival_backtest(
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     duration, event = pooled["duration"], pooled["event"]
     curves = {"anchored": pooled["anchored"], "raw": pooled["raw"], "kaplan_meier": pooled["km"]}
-    h = min(HORIZON_MONTHS, n_months)
+    # The metrics need months inside the follow-up: short histories get a shorter horizon.
+    follow_up = float(np.max(duration + np.where(event, 0.0, 0.5)))
+    h = min(HORIZON_MONTHS, n_months, int(np.ceil(follow_up)) - 1)
+    if h < 2:
+        raise RetainError(
+            f"time to churn needs at least 2 months of follow-up after the scored snapshots; "
+            f"the longest is {follow_up:.1f}"
+        )
     metrics = {
         name: {
             "uno_c_index": uno_c_index(duration, event, 1.0 - values[:, h - 1], tau=h),
-            "integrated_brier_12m": integrated_brier(duration, event, values, h),
+            "integrated_brier": integrated_brier(duration, event, values, h),
         }
         for name, values in curves.items()
     }
     metrics["kaplan_meier"]["uno_c_index"] = None  # one curve for everyone ranks nobody
-    ibs_km = metrics["kaplan_meier"]["integrated_brier_12m"]
+    ibs_km = metrics["kaplan_meier"]["integrated_brier"]
     for name in ("anchored", "raw"):
         metrics[name]["brier_skill_vs_kaplan_meier"] = 1.0 - metrics[name][
-            "integrated_brier_12m"
+            "integrated_brier"
         ] / max(ibs_km, 1e-12)
 
     oracle: dict[str, Any] = {}
     with_truth = np.isfinite(pooled["truth"]).all(axis=1)
-    if with_truth.any():
-        months = np.array(ORACLE_MONTHS)
+    within = tuple(m for m in ORACLE_MONTHS if m < follow_up)
+    if with_truth.any() and within:
+        months = np.array(within)
+        columns = [ORACLE_MONTHS.index(m) for m in within]
         d, e = duration[with_truth], event[with_truth]
         table = {
             "anchored": pooled["anchored"][with_truth][:, months - 1],
             "raw": pooled["raw"][with_truth][:, months - 1],
             "kaplan_meier": pooled["km"][with_truth][:, months - 1],
-            "oracle": pooled["truth"][with_truth],
+            "oracle": pooled["truth"][with_truth][:, columns],
         }
-        scores = {name: brier_at(d, e, values, ORACLE_MONTHS) for name, values in table.items()}
+        scores = {name: brier_at(d, e, values, within) for name, values in table.items()}
         oracle = {
             "rows": int(with_truth.sum()),
             "brier": {
                 f"{m}m": {name: float(scores[name][i]) for name in table}
-                for i, m in enumerate(ORACLE_MONTHS)
+                for i, m in enumerate(within)
             },
             "mean_abs_error_vs_true_s": {
                 f"{m}m": float(np.mean(np.abs(table["anchored"][:, i] - table["oracle"][:, i])))
-                for i, m in enumerate(ORACLE_MONTHS)
+                for i, m in enumerate(within)
             },
         }
     lost_raw = 1.0 - survival_at(pooled["raw"], pooled["window"])

@@ -12,6 +12,7 @@ from evaluation.survival import (
     uno_c_index,
 )
 from retain.config import Config
+from retain.errors import RetainError
 
 # Uncensored: the censoring weights are all 1, so the IPCW metrics reduce to the plain ones.
 DURATION = np.array([1, 2, 3, 4, 6])
@@ -110,11 +111,7 @@ def test_survival_backtest_reports_metrics_and_the_anchored_curves_agree_with_th
     anchored = section["metrics"]["anchored"]
     assert 0.6 < anchored["uno_c_index"] <= 1.0  # health drives the hazard
     assert section["metrics"]["kaplan_meier"]["uno_c_index"] is None
-    assert (
-        0
-        < anchored["integrated_brier_12m"]
-        < section["metrics"]["kaplan_meier"]["integrated_brier_12m"]
-    )
+    assert 0 < anchored["integrated_brier"] < section["metrics"]["kaplan_meier"]["integrated_brier"]
     check = section["consistency"]
     assert set(check["anchored"]) == {"all", "SMB", "Mid-Market"}
     assert all(abs(v["mean_signed_difference"]) < 1e-9 for v in check["anchored"].values())
@@ -122,3 +119,40 @@ def test_survival_backtest_reports_metrics_and_the_anchored_curves_agree_with_th
     assert section["oracle"]["rows"] == len(predictions)
     assert set(section["oracle"]["brier"]["12m"]) == {"anchored", "raw", "kaplan_meier", "oracle"}
     assert 0 < section["expected_months_retained_mean"] <= 24
+
+
+def test_report_shows_the_survival_section(demo_result):
+    import copy
+
+    from evaluation.report import render_report
+
+    frame, coverage_end = _book(n_accounts=120, seed=1)
+    start = pd.Timestamp("2023-01-01")
+    rows = frame[(frame["as_of"] >= start) & (frame["as_of"] < start + pd.DateOffset(months=3))]
+    predictions = rows[["account_id", "as_of", "spine", "segment"]].assign(
+        cutoff="2023-01-01", model="segmented", p_churn=0.1
+    )
+    config = Config().with_overrides({"training": {"num_boost_round": 30}})
+    result = copy.copy(demo_result)
+    result.summary = dict(demo_result.summary)
+    result.summary["survival"] = survival_backtest(
+        frame, coverage_end, predictions, config, data_end=pd.Timestamp("2025-01-01")
+    )
+    html = render_report(result)
+    assert "Time to churn (survival curves)" in html
+    assert "kaplan_meier" in html and "Uno" in html
+    assert "passed" in html
+    skipped = copy.copy(result)
+    skipped.summary = {**result.summary, "survival": {"skipped": "no rolling origins"}}
+    assert "Not evaluated: no rolling origins" in render_report(skipped)
+
+
+def test_kfold_backtests_get_a_reason_instead_of_a_survival_section():
+    frame, coverage_end = _book(n_accounts=40)
+    predictions = frame[["account_id", "as_of", "spine", "segment"]].assign(
+        cutoff="fold-1", model="segmented", p_churn=0.1
+    )
+    with pytest.raises(RetainError, match="rolling origins"):
+        survival_backtest(
+            frame, coverage_end, predictions, Config(), data_end=pd.Timestamp("2025-01-01")
+        )
