@@ -228,9 +228,29 @@ class ScoringApi:
             for a in accounts
         ] or [{"account_id": "warm-up", "segment": None, "features": {}}]
         frame = frame_from_features(records, self.models)
-        results = score_frame(frame, self.models, self.config)
         if warm_up:
+            # The warm-up account has no features: impute whatever the configured mode.
+            config = self.config.with_overrides({"serving": {"missing_values": "impute"}})
+            score_frame(frame, self.models, config)
             return []
+        try:
+            results = score_frame(frame, self.models, self.config)
+        except MissingValuesError as error:
+            # "reject": a stored snapshot lacking features is a per-account error, not a 500.
+            complete = [i for i, names in enumerate(error.missing) if not names]
+            scored = iter(score_frame(frame.iloc[complete], self.models, self.config))
+            return [
+                json.dumps(
+                    next(scored)
+                    if not names
+                    else {
+                        "account_id": accounts[i].account_id,
+                        "error": "stored snapshot lacks features the server refuses to impute: "
+                        + ", ".join(names),
+                    }
+                ).encode()
+                for i, names in enumerate(error.missing)
+            ]
         return [json.dumps(r).encode() for r in results]
 
     # -- endpoints -----------------------------------------------------------------------------
@@ -325,6 +345,8 @@ class ScoringApi:
         wanted = sorted(set(account_ids))
         if as_of is None:
             accounts = [self._stale[a] for a in wanted if a in self._stale]
+        elif not Path(self.config.serving.store_path).is_file():
+            accounts = []  # no store yet: every account is an unknown account
         else:
             on_file = read_store(
                 self.config.serving.store_path, as_of=as_of.isoformat(), account_ids=wanted

@@ -10,15 +10,34 @@ published schema: add a field here when a result gains one.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 # A feature value: a number, a category (text) or null for missing. NaN and infinity are refused
 # by allow_inf_nan=False on the models that hold them.
 FeatureValue = float | Annotated[str, StringConstraints(max_length=1_000)] | None
+
+
+_FIRST_DAY = dt.date(1900, 1, 1)
+_LAST_DAY = dt.date(2199, 12, 31)
+
+
+def _in_range(day: dt.date) -> dt.date:
+    # Dates far outside any customer's history overflow pandas' timestamps (1677-2262).
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise ValueError(f"must be between {_FIRST_DAY} and {_LAST_DAY}")
+    return day
+
+
+# An ISO date from 1900 to 2199; the pattern says so in the published schema.
+Day = Annotated[
+    dt.date,
+    AfterValidator(_in_range),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^(19|20|21)\d\d-"}),
+]
 
 
 class _Strict(BaseModel):
@@ -32,8 +51,8 @@ class AccountFeatures(_Strict):
 
     account_id: AccountId
     segment: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
-    as_of: dt.date | None = None
-    renewal_date: dt.date | None = Field(
+    as_of: Day | None = None
+    renewal_date: Day | None = Field(
         default=None,
         description="The next renewal (end of the term in force); with as_of it gives "
         "churn_window_end, the date churn_probability refers to",
@@ -47,7 +66,7 @@ class ScoreRequest(_Strict):
 
 class ScoreAccountsRequest(_Strict):
     account_ids: list[AccountId] = Field(min_length=1)
-    as_of: dt.date | None = None
+    as_of: Day | None = None
 
 
 class ModelRef(BaseModel):
@@ -154,7 +173,7 @@ class MetadataResponse(BaseModel):
     segments: list[str] = Field(
         default_factory=list, description="Segments the models were fitted on"
     )
-    bands: dict[str, float | str | None]
+    bands: dict[str, Any]
     missing_values: Literal["impute", "reject"]
     imputed_when_missing: dict[str, list[str]] = Field(
         default_factory=dict,

@@ -53,3 +53,30 @@ def test_settings_travel_through_the_environment(tmp_path) -> None:
     assert options["metrics"] == {"enabled": False}
     defaults = Settings(config=settings.config, tokens=(), bentoml_defaults=True)
     assert service_options(defaults) == {}
+
+
+def test_reject_mode_makes_an_incomplete_stored_snapshot_a_per_account_error(
+    trained: dict, tmp_path
+) -> None:
+    import numpy as np
+
+    from serving.scoring import load_model_pair
+    from serving.store import write_store
+
+    frame = trained["frame"]
+    latest = frame[frame["as_of"] == frame["as_of"].max()].head(3).reset_index(drop=True)
+    latest.loc[1, "seat_utilization"] = np.nan
+    store = tmp_path / "s.duckdb"
+    config = trained["config"].with_overrides(
+        {"serving": {"store_path": str(store), "missing_values": "reject"}}
+    )
+    write_store(store, latest, load_model_pair(config), None)  # snapshots only: rescored
+    api = ScoringApi(Settings(config=config, tokens=()))
+    api.load()
+    ids = list(latest["account_id"])
+    answer = asyncio.run(api.score_accounts(ids, None))
+    assert answer.status_code == 200
+    first, second, third = json.loads(answer.body)["results"]
+    assert "seat_utilization" in second["error"] and second["account_id"] == ids[1]
+    assert first["account_id"] == ids[0] and "churn_probability" in first
+    assert third["account_id"] == ids[2] and "churn_probability" in third
