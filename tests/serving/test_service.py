@@ -98,6 +98,13 @@ def test_metadata(server: dict) -> None:
     assert body["features"] == server["models"].feature_names
     assert set(body["bands"]) == {"green_below", "red_from", "basis"}
     assert body["bands"]["green_below"] <= body["bands"]["red_from"]
+    # Versions and the SHA-256 of the files each worker verified and serves.
+    for target in ("churn", "expansion"):
+        assert len(body["model"][target]["sha256"]) == 64
+        assert body["model"][target]["version"].startswith("path:")
+    assert body["model"]["churn"]["sha256"] != body["model"]["expansion"]["sha256"]
+    assert body["max_body_bytes"] == 1_048_576
+    assert "seat_utilization" in body["imputed_when_missing"]["expansion"]
 
 
 @pytest.mark.parametrize(
@@ -548,3 +555,94 @@ def test_no_request_value_reaches_a_log_or_file(server: dict) -> None:
     lines = [line for line in log.splitlines() if "/score" in line and "-> 400" in line]
     assert len(lines) >= len(invalid)
     assert all("INFO" in line and "ERROR" not in line for line in lines), lines
+
+
+# -- issue 14: limits before parsing, and answers under load ------------------------------------
+
+
+def _worker_rss(server: dict) -> int:
+    import psutil
+
+    parent = psutil.Process(server["process"].process.pid)
+    workers = [
+        p
+        for p in parent.children(recursive=True)
+        if "_bentoml_impl.worker" in " ".join(p.cmdline())
+    ]
+    assert workers
+    return sum(p.memory_info().rss for p in workers)
+
+
+def test_a_10_mb_body_is_413_from_its_content_length_without_reading_it(server: dict) -> None:
+    before = _worker_rss(server)
+    body = b'{"account_ids": ["' + b"a" * 10_000_000 + b'"]}'
+    started = time.perf_counter()
+    answer = post(server, "/score_accounts", body.decode())
+    elapsed = time.perf_counter() - started
+    assert answer.status_code == 413
+    assert answer.json()["detail"][0]["loc"] == ["body"]
+    assert "max_body_bytes" in answer.json()["error"]
+    grown = _worker_rss(server) - before
+    print(f"10 MB body: 413 in {elapsed * 1000:.0f} ms, workers' RSS grew {grown / 2**20:.1f} MiB")
+    assert grown < 20 * 2**20  # parsing it would take ~80 MiB
+
+
+def test_a_streamed_body_is_cut_at_the_cap(server: dict) -> None:
+    """Chunked, no Content-Length: the 413 comes once the cap is passed, not at the end."""
+    import select
+    import socket
+    from urllib.parse import urlsplit
+
+    before = _worker_rss(server)
+    url = urlsplit(server["base"])
+    chunk = b"a" * 65_536
+    sent = 0
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /score_accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        answered = b""
+        while sent < 10_000_000:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                answered = sock.recv(65_536)
+                break
+            try:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+        answered = answered or sock.recv(65_536)
+    assert answered.startswith(b"HTTP/1.1 413"), answered[:200]
+    assert sent < 4_000_000  # stopped near the 1 MiB cap, not after 10 MB
+    assert _worker_rss(server) - before < 20 * 2**20
+
+
+def test_32_threads_of_score_answer_like_one_thread(server: dict) -> None:
+    latest = server["latest"]
+    models = server["models"]
+    bodies = [
+        {
+            "accounts": [
+                {
+                    "account_id": row["account_id"],
+                    "segment": row["segment"],
+                    "features": features_of(row, models),
+                }
+                for _, row in latest.iloc[i * 3 : i * 3 + 3].iterrows()
+            ]
+        }
+        for i in range(64)
+    ]
+    single = [post(server, "/score", body).json()["results"] for body in bodies]
+
+    def call(body: dict) -> list:
+        with httpx.Client(base_url=server["base"], timeout=60) as client:
+            answer = client.post("/score", json=body, headers=AUTH)
+            assert answer.status_code == 200, answer.text
+            return answer.json()["results"]
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        threaded = list(pool.map(call, bodies * 2))
+    assert threaded == single * 2
