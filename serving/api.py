@@ -36,6 +36,7 @@ from serving.scoring import (
 )
 from serving.signals import SIGNAL_FEATURES
 from serving.store import StoredAccount, read_store
+from serving.survival import add_survival, load_survival_model
 
 SETTINGS_ENV = "RETAIN_SERVING_CONFIG"
 logger = logging.getLogger("retain.serving")
@@ -132,6 +133,7 @@ class ScoringApi:
         self._latest_as_of: dict[str, str] = {}
         self._stale: dict[str, StoredAccount] = {}
         self._cached: dict[str, bytes] = {}  # account_id -> result JSON (latest snapshot)
+        self._survival: Any = None  # the churn model's time-to-churn model, when it has one
         self._cached_as_of: dict[tuple[str, str], bytes] = {}  # other as_of dates, on demand
         self._model_json = b"{}"
         self._categorical: set[str] = set()
@@ -166,6 +168,7 @@ class ScoringApi:
                 "retain: no stored scores at %s; /score_accounts knows no account", store_path
             )
         self.models = models
+        self._survival = load_survival_model(models, self.config)
         self._model_json = json.dumps(models.info()).encode()
         self._categorical = categorical_features(models)
         self._known_features = set(models.feature_names) | set(SIGNAL_FEATURES)
@@ -235,10 +238,13 @@ class ScoringApi:
             return []
         try:
             results = score_frame(frame, self.models, self.config)
+            add_survival(results, frame, self._survival, self.config)
         except MissingValuesError as error:
             # "reject": a stored snapshot lacking features is a per-account error, not a 500.
             complete = [i for i, names in enumerate(error.missing) if not names]
-            scored = iter(score_frame(frame.iloc[complete], self.models, self.config))
+            partial = score_frame(frame.iloc[complete], self.models, self.config)
+            add_survival(partial, frame.iloc[complete], self._survival, self.config)
+            scored = iter(partial)
             return [
                 json.dumps(
                     next(scored)
@@ -297,6 +303,7 @@ class ScoringApi:
         frame = frame_from_features(records, self.models)
         try:
             results = score_frame(frame, self.models, self.config)
+            add_survival(results, frame, self._survival, self.config)
         except MissingValuesError as error:
             detail = [
                 {

@@ -132,6 +132,15 @@ class AccountResult(BaseModel):
     data_gaps: list[str] = Field(
         default_factory=list, description="What the data does not say about drivers, once each"
     )
+    survival: list[float] | None = Field(
+        default=None,
+        description="Time to churn: survival[i] is the probability of still being a customer "
+        "i + 1 months after as_of (monthly points, at least 24). 1 - S at churn_window_end equals "
+        "churn_probability. Absent when the churn model was trained without a survival model",
+    )
+    expected_months_retained: float | None = Field(
+        default=None, description="Expected months still a customer over the next 24 months"
+    )
     signals: list[Signal] = Field(default_factory=list)
     segment_unknown: bool | None = Field(
         default=None,

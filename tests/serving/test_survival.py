@@ -77,3 +77,40 @@ def test_survival_svg_draws_one_point_per_month_from_one():
     assert len(points) == 4
     assert points[0].endswith(",3.0")  # S(0) = 1 at the top
     assert survival_svg(None) == ""
+
+
+def test_score_and_score_accounts_answer_with_the_curve(with_survival, tmp_path):
+    import asyncio
+
+    from serving.api import ScoringApi, Settings
+    from serving.schemas import AccountFeatures, AccountResult
+    from serving.store import write_store
+
+    config = with_survival["config"].with_overrides(
+        {"serving": {"store_path": str(tmp_path / "scores.duckdb")}}
+    )
+    snapshot, results, models = (with_survival[k] for k in ("snapshot", "results", "models"))
+    write_store(config.serving.store_path, snapshot, models, results)
+    api = ScoringApi(Settings(config=config, tokens=("t",)))
+    api.load()
+    row = snapshot.iloc[0]
+    features = {
+        name: (None if pd.isna(row[name]) else row[name])
+        for name in models.feature_names
+        if name in snapshot.columns
+    }
+    sent = AccountFeatures(account_id="x", segment=row["segment"], features=features)
+    answer = json.loads(api.score([sent]).body)["results"][0]
+    assert len(answer["survival"]) == 24
+    assert 0 < answer["expected_months_retained"] <= 24
+    AccountResult(**answer)  # the declared response model accepts it
+    stored = json.loads(asyncio.run(api.score_accounts([results[0]["account_id"]], None)).body)
+    assert stored["results"][0]["survival"] == results[0]["survival"]
+
+
+def test_the_openapi_schema_declares_the_curve():
+    from serving.schemas import AccountResult
+
+    properties = AccountResult.model_json_schema()["properties"]
+    assert {"survival", "expected_months_retained"} <= set(properties)
+    assert "months after as_of" in properties["survival"]["description"]
