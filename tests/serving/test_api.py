@@ -51,6 +51,8 @@ def test_settings_travel_through_the_environment(tmp_path) -> None:
     assert options["workers"] == 2
     assert options["logging"] == {"access": {"enabled": False}}
     assert options["metrics"] == {"enabled": False}
+    # BentoML's own concurrency limit answers 503; ours (ConcurrencyLimit) answers 429.
+    assert "max_concurrency" not in options["traffic"]
     defaults = Settings(config=settings.config, tokens=(), bentoml_defaults=True)
     assert service_options(defaults) == {}
 

@@ -80,3 +80,24 @@ def test_as_of_is_an_iso_date() -> None:
         '{"account_ids": ["a"], "as_of": "2024-08-01"}'
     )
     assert request.as_of.isoformat() == "2024-08-01"
+
+
+def test_validation_errors_never_carry_the_input() -> None:
+    secret = "jane.doe@example.com"
+    for body in (
+        f'{{"accounts": [{{"account_id": "a", "as_of": "{secret}"}}]}}',
+        f'{{"accounts": [{{"account_id": "a", "features": {{"arr": ["{secret}"]}}}}]}}',
+        f'{{"account_ids": ["a"], "as_of": "{secret}"}}',
+    ):
+        model = ScoreAccountsRequest if "account_ids" in body else ScoreRequest
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate_json(body)
+        assert secret not in str(caught.value)
+        assert "input_value" not in str(caught.value)
+
+
+@pytest.mark.parametrize("day", ["0124-08-18", "8106-03-23", "1899-12-31", "2200-01-01"])
+def test_dates_outside_1900_to_2199_are_refused(day: str) -> None:
+    errors = errors_of(ScoreAccountsRequest, f'{{"account_ids": ["a"], "as_of": "{day}"}}')
+    assert [tuple(e["loc"]) for e in errors] == [("as_of",)]
+    assert ScoreAccountsRequest.model_validate_json('{"account_ids": ["a"], "as_of": "2199-12-31"}')

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -116,3 +117,48 @@ def test_promote_unknown_version_is_a_clear_error(store, model, frame):
         promote("churn", "7", "why not", config)
     with pytest.raises(RetainError, match="reason"):
         promote("churn", "1", " ", config)
+
+
+def test_registration_records_the_sha256_and_the_missing_policy(store, model, frame):
+    from training.registry import SHA256_TAG, ModelRef, digest_of, load_version
+
+    config = _prefixed("hashes")
+    ref = log_and_register(model, frame, config=config)
+    recorded = json.loads(MlflowClient().get_model_version(ref.name, ref.version).tags[SHA256_TAG])
+    assert {"model.json", "missing_policy.json", "boosters/global.txt"} <= set(recorded)
+    assert all(len(sha) == 64 for sha in recorded.values())
+    loaded = load_version("churn", ModelRef(ref.name, ref.version, "challenger"), config)
+    assert loaded.sha256 == digest_of(recorded)
+    assert loaded.missing_policy.target == "churn"
+
+
+def test_a_changed_artifact_file_is_refused_at_load(store, model, frame, tmp_path):
+    from training.registry import ModelRef, load_version
+
+    config = _prefixed("tamper")
+    ref = log_and_register(model, frame, config=config)
+    source = MlflowClient().get_model_version(ref.name, ref.version).source
+    location = mlflow.get_logged_model(source.split("/")[-1]).artifact_location
+    booster = (
+        Path(location.removeprefix("file://"))
+        / "artifacts"
+        / "segmented_model"
+        / "boosters"
+        / "global.txt"
+    )
+    booster.write_bytes(booster.read_bytes() + b"\n")
+    with pytest.raises(RetainError, match=r"boosters/global\.txt has SHA-256"):
+        load_version("churn", ModelRef(ref.name, ref.version, "challenger"), config)
+
+
+def test_resolve_alias_needs_leave_to_use_a_challenger(store, model, frame):
+    from training.registry import resolve_alias
+
+    config = _prefixed("leave")
+    log_and_register(model, frame, config=config)
+    with pytest.raises(RetainError, match="--allow-challenger"):
+        resolve_alias("churn", "champion", config, allow_challenger=False)
+    ref = resolve_alias("churn", "champion", config, allow_challenger=True)
+    assert (ref.version, ref.alias) == ("1", "challenger")
+    with pytest.raises(RetainError, match="No registered model 'leave-churn' with alias 'x'"):
+        resolve_alias("churn", "x", config, allow_challenger=True)
