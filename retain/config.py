@@ -104,6 +104,17 @@ class TrainingConfig:
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
     num_threads: int = 2
+    # The small-data candidate (training.selection): shallower trees, larger leaves, heavier L2
+    # and a slower rate. The defaults above suit tens of thousands of rows; on a few thousand
+    # (one snapshot per account, a CRM export) they overfit, and logistic regression won.
+    small_data_params: tuple[tuple[str, float], ...] = (
+        ("num_leaves", 7),
+        ("min_child_samples", 100),
+        ("lambda_l2", 10.0),
+        ("learning_rate", 0.03),
+        ("feature_fraction", 0.6),
+        ("min_sum_hessian_in_leaf", 5.0),
+    )
     # Rule scorecard the way incumbent CS platforms build one: points per signal, summing to 100.
     scorecard_weights: tuple[tuple[str, float], ...] = (
         ("usage_trend", 25.0),

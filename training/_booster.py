@@ -57,8 +57,15 @@ def fit_booster(
     config: TrainingConfig,
     overrides: Mapping[str, Any] | None = None,
     callbacks: list[Callable[..., None]] | None = None,
+    init_train: np.ndarray | None = None,
+    init_valid: np.ndarray | None = None,
 ) -> lgb.Booster:
-    """A booster stopped early on the validation set when it has both classes."""
+    """A booster stopped early on the validation set when it has both classes.
+
+    With `init_train` / `init_valid` (raw scores of another booster on the same rows) the
+    booster learns a correction on top of that score, LightGBM's `init_score`; its own raw
+    margin then excludes the starting score, which the caller adds back.
+    """
     params = {**base_params(config), **(overrides or {})}
     if len(x_train) < SMALL_DATA_ROWS:
         # On small data, thread synchronisation costs more than it saves, and on a busy machine
@@ -71,11 +78,14 @@ def fit_booster(
         feature_name=feature_names,
         categorical_feature=categorical or "auto",
         free_raw_data=True,
+        init_score=init_train,
     )
     valid_sets = []
     all_callbacks = list(callbacks or [])
     if x_valid is not None and y_valid is not None and len(np.unique(y_valid)) == 2:
-        valid_sets.append(lgb.Dataset(x_valid, label=y_valid, reference=train_set))
+        valid_sets.append(
+            lgb.Dataset(x_valid, label=y_valid, reference=train_set, init_score=init_valid)
+        )
         all_callbacks.append(
             lgb.early_stopping(config.early_stopping_rounds, first_metric_only=True, verbose=False)
         )

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
+METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
+LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 
-def validation_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+
+def metric_value(
+    name: str, y: np.ndarray, p: np.ndarray, sample_weight: np.ndarray | None = None
+) -> float:
+    """One of `METRICS` (NaN for an AUC on one class: undefined, not a misleading number)."""
     from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
     y = np.asarray(y, dtype=np.int64)
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
-    out: dict[str, float] = {"brier": float(brier_score_loss(y, p))}
-    if len(np.unique(y)) == 2:
-        out["roc_auc"] = float(roc_auc_score(y, p))
-        out["pr_auc"] = float(average_precision_score(y, p))
-    else:
-        # AUCs are undefined with one class; NaN says so instead of a misleading number.
-        out.update(roc_auc=float("nan"), pr_auc=float("nan"))
-    out["log_loss"] = float(log_loss(y, p, labels=[0, 1]))
-    return out
+    if name == "brier":
+        return float(brier_score_loss(y, p, sample_weight=sample_weight))
+    if name == "log_loss":
+        return float(log_loss(y, p, labels=[0, 1], sample_weight=sample_weight))
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    if name == "roc_auc":
+        return float(roc_auc_score(y, p, sample_weight=sample_weight))
+    if name == "pr_auc":
+        return float(average_precision_score(y, p, sample_weight=sample_weight))
+    raise ValueError(f"unknown metric {name!r}; choose one of {', '.join(METRICS)}")
+
+
+def validation_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return {name: metric_value(name, y, p) for name in ("brier", "roc_auc", "pr_auc", "log_loss")}

@@ -35,7 +35,9 @@ def train_command(
         None, "--cutoff", help="Use only labels known before this date (default: data end)."
     ),
 ) -> None:
-    """Train segmented churn/expansion models, compare them, log to MLflow and register them."""
+    """Fit the LightGBM candidates per target (segmented, global, small-data, tuned with --tune)
+    and the baselines, register the best on out-of-time validation as @challenger, log it all
+    to MLflow. `retain promote` then decides on the backtest whether it replaces the champion."""
     from rich.console import Console
     from rich.table import Table
 
@@ -80,7 +82,12 @@ def train_command(
         )
     console.print(table)
     for name, ref in result.refs.items():
-        console.print(f"registered {ref.name} version {ref.version} as @{ref.alias} ({name})")
+        selection = result.selections[name]
+        console.print(f"{name}: {selection.note}", highlight=False)
+        console.print(
+            f"registered {ref.name} version {ref.version} as @{ref.alias} "
+            f"({name}, candidate {selection.chosen})"
+        )
     if result.survival is not None:
         m = result.survival.metrics_
         console.print(

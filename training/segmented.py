@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import lightgbm as lgb
 
 GLOBAL = "__global__"
+SEGMENTATIONS = ("refine", "none")
 FORMAT_VERSION = 1
 _MODEL_FILE = "model.json"
 
@@ -56,23 +57,42 @@ def require_columns(frame: pd.DataFrame, columns: tuple[str, ...], what: str) ->
 
 
 class SegmentedModel:
-    """Per-segment LightGBM with per-segment calibration (scikit-learn estimator contract)."""
+    """Per-segment LightGBM with per-segment calibration (scikit-learn estimator contract).
+
+    `segmentation="refine"` (the default) fits the global booster on every segment, then per
+    segment with enough positives a booster that starts from the global booster's raw score
+    (LightGBM `init_score`) and learns only what that segment does differently; the refinement
+    is kept only where it ranks the segment's out-of-time rows strictly better than the global
+    booster alone, so segmenting never makes a segment worse on the evidence at hand.
+    `segmentation="none"` is one booster and one calibration for all ("one score for all").
+    `booster_params` override the LightGBM settings of every booster (the small-data candidate);
+    `segment_params` (tuned) override them per segment.
+    """
 
     def __init__(
         self,
         target: str = "churn",
         config: Config | None = None,
         segment_params: Mapping[str, Mapping[str, Any]] | None = None,
+        booster_params: Mapping[str, Any] | None = None,
+        segmentation: str = "refine",
     ) -> None:
         self.target = target
         self.config = config
         # Tuned LightGBM parameters per segment name ("__global__" for the global booster).
         self.segment_params = segment_params
+        self.booster_params = booster_params
+        self.segmentation = segmentation
 
     # -- fitting -------------------------------------------------------------------------------
 
     def fit(self, X: pd.DataFrame, y: Any) -> SegmentedModel:
         require_columns(X, ("segment", "as_of"), "SegmentedModel.fit")
+        if self.segmentation not in SEGMENTATIONS:
+            raise RetainError(
+                f"Unknown segmentation {self.segmentation!r}; choose one of "
+                f"{', '.join(SEGMENTATIONS)}"
+            )
         config = self.config or Config()
         tc = config.training
         labels = labels_array(y, self.target)
@@ -88,24 +108,19 @@ class SegmentedModel:
         segments = segments_of(X)
         valid, split = time_split(validation_order(X, self.target), tc.validation_fraction, tc.seed)
         train = ~valid
-        params = {k: dict(v) for k, v in (self.segment_params or {}).items()}
+        common = dict(self.booster_params or {})
+        params = {k: {**common, **dict(v)} for k, v in (self.segment_params or {}).items()}
         names = list(spec.feature_names)
         cats = spec.categorical_indices
 
         segment_names = sorted(set(segments.tolist()))
-        masks = {GLOBAL: np.ones(len(X), dtype=bool)}
-        masks |= {segment: segments == segment for segment in segment_names}
+        masks = {segment: segments == segment for segment in segment_names}
         positives = {s: int(labels[masks[s] & train].sum()) for s in segment_names}
-        own = [s for s in segment_names if positives[s] >= tc.min_positives_per_segment]
-        jobs = [GLOBAL, *own]
-        # Independent boosters fit side by side, one thread each: LightGBM scales poorly across
-        # threads on a shared machine, and separate fits need no synchronisation at all.
-        workers = max(1, min(tc.num_threads, len(jobs)))
-        threads = max(1, tc.num_threads // workers)
+        refine = self.segmentation == "refine"
+        own = [s for s in segment_names if refine and positives[s] >= tc.min_positives_per_segment]
 
-        def fit_on(key: str) -> lgb.Booster:
-            mask = masks[key]
-            overrides = {"num_threads": threads, **params.get(key, {})}
+        def fit_on(mask: np.ndarray, key: str, threads: int, init: np.ndarray | None):
+            overrides = {"num_threads": threads, **params.get(key, common)}
             return _booster.fit_booster(
                 matrix[mask & train],
                 labels[mask & train],
@@ -115,12 +130,26 @@ class SegmentedModel:
                 categorical=cats,
                 config=tc,
                 overrides=overrides,
+                init_train=None if init is None else init[mask & train],
+                init_valid=None if init is None else init[mask & valid],
             )
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            fitted = dict(zip(jobs, pool.map(fit_on, jobs), strict=True))
-        global_booster = fitted[GLOBAL]
+        everyone = np.ones(len(X), dtype=bool)
+        global_booster = fit_on(everyone, GLOBAL, tc.num_threads, None)
         global_margin = _booster.raw_margin(global_booster, matrix)
+        # Each refinement starts from the global booster's raw score. Independent refinements
+        # fit side by side, one thread each: LightGBM scales poorly across threads on a shared
+        # machine, and separate fits need no synchronisation at all.
+        workers = max(1, min(tc.num_threads, len(own)))
+        threads = max(1, tc.num_threads // workers)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            refined = dict(
+                zip(
+                    own,
+                    pool.map(lambda s: fit_on(masks[s], s, threads, global_margin), own),
+                    strict=True,
+                )
+            )
         global_calibrator = fit_calibrator(global_margin[valid], labels[valid])
         counts = {
             "train_rows": int(train.sum()),
@@ -139,40 +168,51 @@ class SegmentedModel:
         calibrators: dict[str, Calibrator] = {}
         metrics: dict[str, dict[str, float]] = {}
         margin = global_margin.copy()
+        segment_auc: dict[str, dict[str, float]] = {}
         for segment in segment_names:
             in_segment = masks[segment]
-            own_auc, global_auc = (
-                _segment_auc(fitted[segment], global_margin, matrix, labels, in_segment & valid)
-                if segment in fitted
-                else (np.nan, np.nan)
-            )
-            if segment in fitted and not own_auc < global_auc:
-                boosters[segment] = fitted[segment]
-                strategy[segment] = "own"
-                reasons[segment] = (
-                    f"{positives[segment]} training positives >= {tc.min_positives_per_segment}; "
-                    f"out-of-time ROC-AUC own {own_auc:.3f} vs global {global_auc:.3f}"
+            if segment in refined:
+                segment_margin = global_margin[in_segment] + _booster.raw_margin(
+                    refined[segment], matrix[in_segment]
                 )
-                margin[in_segment] = _booster.raw_margin(boosters[segment], matrix[in_segment])
-            elif segment in fitted:
-                # The segment has data enough for a booster of its own, but the global booster
-                # (which learns from every segment) ranks the segment's out-of-time rows better:
-                # borrow it, keeping the segment's own calibration.
-                strategy[segment] = "global"
-                reasons[segment] = (
-                    f"borrowed: global booster's out-of-time ROC-AUC {global_auc:.3f} beats the "
-                    f"segment's own {own_auc:.3f}; segment calibration"
+                refined_auc, global_auc = _segment_auc(
+                    segment_margin, global_margin[in_segment], labels[in_segment], valid[in_segment]
                 )
-            else:
+                segment_auc[segment] = {"refined": refined_auc, "global": global_auc}
+                if refined_auc > global_auc:
+                    boosters[segment] = refined[segment]
+                    strategy[segment] = "refined"
+                    reasons[segment] = (
+                        f"{positives[segment]} training positives >= "
+                        f"{tc.min_positives_per_segment}; out-of-time ROC-AUC refined "
+                        f"{refined_auc:.3f} vs global {global_auc:.3f}"
+                    )
+                    margin[in_segment] = segment_margin
+                else:
+                    # The refinement does not rank the segment's out-of-time rows better than
+                    # the global booster alone (or there is no evidence either way): keep the
+                    # global booster, with the segment's own calibration.
+                    strategy[segment] = "global"
+                    reasons[segment] = (
+                        f"global booster: refined out-of-time ROC-AUC {refined_auc:.3f} does not "
+                        f"beat global {global_auc:.3f}; segment calibration"
+                    )
+            elif refine:
                 strategy[segment] = "global"
                 reasons[segment] = (
                     f"{positives[segment]} training positives < {tc.min_positives_per_segment}: "
                     "global booster, segment calibration"
                 )
+            else:
+                strategy[segment] = "global"
+                reasons[segment] = "one score for all: global booster and calibration"
             calibration_rows = in_segment & valid
-            calibrator = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
-            if calibrator is IDENTITY and strategy[segment] == "global":
-                # One class out of time: the global mapping beats the booster's raw probability.
+            if refine:
+                calibrator = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
+                if calibrator is IDENTITY and strategy[segment] == "global":
+                    # One class out of time: the global mapping beats the raw probability.
+                    calibrator = global_calibrator
+            else:
                 calibrator = global_calibrator
             calibrators[segment] = calibrator
             p_valid = calibrator.predict(margin[calibration_rows])
@@ -195,11 +235,13 @@ class SegmentedModel:
 
         as_of = pd.to_datetime(X["as_of"])
         self.design_ = spec
-        self.feature_names_ = list(spec.feature_names)
+        self.feature_names_ = names
         self.categories_ = {k: list(v) for k, v in spec.categories.items()}
         self.segments_ = segment_names
         self.segment_strategy_ = strategy
         self.segment_reasons_ = reasons
+        # Out-of-time ROC-AUC of each refinement and of the global booster on the segment's rows.
+        self.segment_auc_ = segment_auc
         self.boosters_ = boosters
         self.global_booster_ = global_booster
         self.calibrators_ = calibrators
@@ -231,27 +273,27 @@ class SegmentedModel:
         if not hasattr(self, "global_booster_"):
             raise RetainError("This SegmentedModel is not fitted yet; call fit() or load()")
 
-    def _booster_rows(self, X: pd.DataFrame) -> list[tuple[str, lgb.Booster, np.ndarray]]:
-        """(segment key, booster, row mask) covering every row exactly once."""
+    def _segment_boosters(self, X: pd.DataFrame) -> list[tuple[lgb.Booster, np.ndarray, bool]]:
+        """(booster, row mask, adds to the global margin) for the rows of each segment with a
+        booster of its own; every other row uses the global booster alone."""
         segments = segments_of(X)
         groups = []
-        covered = np.zeros(len(X), dtype=bool)
         for segment, booster in self.boosters_.items():
             rows = segments == segment
             if rows.any():
-                groups.append((segment, booster, rows))
-                covered |= rows
-        if (~covered).any():
-            groups.append((GLOBAL, self.global_booster_, ~covered))
+                # "refined" boosters learned on top of the global raw score (init_score); models
+                # saved before refinement existed hold standalone ("own") boosters.
+                groups.append((booster, rows, self.segment_strategy_.get(segment) != "own"))
         return groups
 
     def raw_margin(self, X: pd.DataFrame) -> np.ndarray:
-        """Log-odds of the booster each row's segment uses, before calibration."""
+        """Log-odds before calibration: the global booster's, plus the segment's refinement."""
         self._check_fitted()
         matrix = self.design_.matrix(X)
-        out = np.empty(len(X), dtype=np.float64)
-        for _, booster, rows in self._booster_rows(X):
-            out[rows] = _booster.raw_margin(booster, matrix[rows])
+        out = _booster.raw_margin(self.global_booster_, matrix)
+        for booster, rows, adds in self._segment_boosters(X):
+            own = _booster.raw_margin(booster, matrix[rows])
+            out[rows] = out[rows] + own if adds else own
         return out
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -272,20 +314,24 @@ class SegmentedModel:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
 
     def explain(self, X: pd.DataFrame) -> Explanation:
-        """Exact TreeSHAP contributions (log-odds) of each row's booster plus its base value."""
+        """Exact TreeSHAP contributions (log-odds) of each row's margin plus its base value.
+
+        A refined segment's margin is the global booster's plus its refinement's, and TreeSHAP
+        is additive over the two tree ensembles: the contributions of both add up, so
+        `contributions.sum(axis=1) + base_value == raw_margin` holds for every row.
+        """
         self._check_fitted()
         matrix = self.design_.matrix(X)
         n_features = len(self.feature_names_)
-        contrib = np.empty((len(X), n_features), dtype=np.float64)
-        base = np.empty(len(X), dtype=np.float64)
-        margin = np.empty(len(X), dtype=np.float64)
-        for _, booster, rows in self._booster_rows(X):
-            values = _booster.contributions(booster, matrix[rows])
-            contrib[rows] = values[:, :n_features]
-            base[rows] = values[:, n_features]
-            margin[rows] = _booster.raw_margin(booster, matrix[rows])
-        frame = pd.DataFrame(contrib, columns=self.feature_names_, index=X.index)
-        return Explanation(contributions=frame, base_value=base, raw_margin=margin)
+        values = _booster.contributions(self.global_booster_, matrix)
+        margin = _booster.raw_margin(self.global_booster_, matrix)
+        for booster, rows, adds in self._segment_boosters(X):
+            own = _booster.contributions(booster, matrix[rows])
+            own_margin = _booster.raw_margin(booster, matrix[rows])
+            values[rows] = values[rows] + own if adds else own
+            margin[rows] = margin[rows] + own_margin if adds else own_margin
+        frame = pd.DataFrame(values[:, :n_features], columns=self.feature_names_, index=X.index)
+        return Explanation(contributions=frame, base_value=values[:, n_features], raw_margin=margin)
 
     def band(self, X: pd.DataFrame) -> np.ndarray:
         return band_of(self.predict_proba(X)[:, 1], self.bands_)
@@ -310,6 +356,7 @@ class SegmentedModel:
             "segments": self.segments_,
             "segment_strategy": self.segment_strategy_,
             "segment_reasons": self.segment_reasons_,
+            "segment_auc": self.segment_auc_,
             "booster_files": files,
             "calibrators": {k: c.to_json() for k, c in self.calibrators_.items()},
             "global_calibrator": self.global_calibrator_.to_json(),
@@ -320,6 +367,8 @@ class SegmentedModel:
             "validation_split": self.validation_split_,
             "data_window": self.data_window_,
             "segment_params": self.segment_params,
+            "booster_params": self.booster_params,
+            "segmentation": self.segmentation,
         }
         write_json(directory / _MODEL_FILE, _json_safe(payload))
         return directory
@@ -336,13 +385,19 @@ class SegmentedModel:
                 f"{path} has model format {payload.get('format_version')!r}; "
                 f"this version of retain reads format {FORMAT_VERSION}"
             )
-        model = cls(target=payload["target"], segment_params=payload.get("segment_params"))
+        model = cls(
+            target=payload["target"],
+            segment_params=payload.get("segment_params"),
+            booster_params=payload.get("booster_params"),
+            segmentation=payload.get("segmentation", "refine"),
+        )
         model.design_ = DesignSpec.from_json(payload["design"])
         model.feature_names_ = list(model.design_.feature_names)
         model.categories_ = {k: list(v) for k, v in model.design_.categories.items()}
         model.segments_ = list(payload["segments"])
         model.segment_strategy_ = dict(payload["segment_strategy"])
         model.segment_reasons_ = dict(payload["segment_reasons"])
+        model.segment_auc_ = dict(payload.get("segment_auc") or {})
         files = payload["booster_files"]
         model.global_booster_ = _booster.booster_from_file(str(directory / files[GLOBAL]))
         model.boosters_ = {
@@ -377,20 +432,19 @@ def _json_safe(value: Any) -> Any:
 
 
 def _segment_auc(
-    booster: lgb.Booster,
-    global_margin: np.ndarray,
-    matrix: np.ndarray,
-    labels: np.ndarray,
-    rows: np.ndarray,
+    refined_margin: np.ndarray, global_margin: np.ndarray, labels: np.ndarray, rows: np.ndarray
 ) -> tuple[float, float]:
-    """Out-of-time ROC-AUC of a segment's own booster and of the global booster on its rows.
+    """Out-of-time ROC-AUC of a segment's refined margin and of the global margin on its rows.
 
-    NaN for both when the rows hold one class only (no evidence either way: keep own).
+    NaN for both when the rows hold one class only: no evidence that refining helps, so the
+    global booster stays.
     """
     from sklearn.metrics import roc_auc_score
 
     y = labels[rows]
     if len(np.unique(y)) < 2:
         return np.nan, np.nan
-    own = roc_auc_score(y, _booster.raw_margin(booster, matrix[rows]))
-    return float(own), float(roc_auc_score(y, global_margin[rows]))
+    return (
+        float(roc_auc_score(y, refined_margin[rows])),
+        float(roc_auc_score(y, global_margin[rows])),
+    )

@@ -12,13 +12,12 @@ from rich.progress import Progress
 
 from retain.config import Config
 from retain.errors import RetainError
-from training._metrics import validation_metrics
 from training._split import time_split, validation_order
 from training.baselines import LogisticBaseline, RuleScorecard
 from training.candidates import labelled_rows
-from training.global_model import GlobalModel
 from training.registry import ModelRef, log_and_register, log_survival
 from training.segmented import GLOBAL, SegmentedModel, segments_of
+from training.selection import Selection, candidate_models, select_candidate
 
 METRIC_NAMES: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
 
@@ -34,6 +33,8 @@ class TrainResult:
     survival: Any = None
     # One row per (target, model, segment): validation rows/positives and METRIC_NAMES.
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Per target: which LightGBM candidate was registered, and the comparison behind it.
+    selections: dict[str, Selection] = field(default_factory=dict)
 
 
 def train(
@@ -47,8 +48,9 @@ def train(
     progress: Progress | None = None,
     coverage_end: pd.Series | None = None,
 ) -> TrainResult:
-    """One MLflow parent run; per target a segmented model (registered as challenger), a global
-    model and two baselines, each a nested run with out-of-time validation metrics.
+    """One MLflow parent run; per target the LightGBM candidates of `training.selection` (the
+    best registered as challenger) and two baselines, each a nested run with out-of-time
+    validation metrics.
 
     With `coverage_end` (per frame row, `features.person_months.coverage_end`) and the churn
     target, the time-to-churn SurvivalModel is fitted on the months known before the cutoff and
@@ -101,24 +103,34 @@ def train(
                 step(f"{target}: tuning ({n_trials} trials per segment)")
                 segment_params = _tune(rows, target, config, n_trials, experiment)
             done()
-            step(f"{target}: segmented model")
             y = rows[target].astype(int)
-            model = SegmentedModel(target, config, segment_params=segment_params).fit(rows, y)
+            candidates = {}
+            for name, candidate in candidate_models(target, config, segment_params).items():
+                step(f"{target}: LightGBM candidate {name}")
+                candidates[name] = candidate.fit(rows, y)
             done()
-            step(f"{target}: global model and baselines")
-            comparison = _comparison_models(model, rows, target, config)
+            step(f"{target}: baselines and the choice")
+            baselines = _baselines(rows, target, config)
+            selection = select_candidate(candidates, baselines, rows, target, config)
+            model = candidates[selection.chosen]
             done()
             step(f"{target}: logging to MLflow")
-            tables.append(_log_target(model, comparison, rows, target, config))
+            tables.append(_log_target(model, selection, candidates, rows, target, config))
             done()
             step(f"{target}: registering")
             result.refs[target] = log_and_register(
                 model,
                 rows,
                 config=config,
-                tags={"parent_run_id": parent.info.run_id, "data_window": _window(model)},
+                tags={
+                    "parent_run_id": parent.info.run_id,
+                    "data_window": _window(model),
+                    "candidate": selection.chosen,
+                    "selection": selection.note[:5000],
+                },
             )
             result.models[target] = model
+            result.selections[target] = selection
             done()
         if coverage_end is not None and "churn" in result.refs:
             step("churn: time-to-churn model")
@@ -195,34 +207,35 @@ def _key(segment: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in segment)
 
 
-def _comparison_models(
-    model: SegmentedModel, rows: pd.DataFrame, target: str, config: Config
-) -> dict[str, tuple[Any, np.ndarray]]:
-    """The global model (already out-of-time) and the baselines fitted on the training window,
-    each with its validation-row probabilities, so the table compares like with like."""
+def _baselines(rows: pd.DataFrame, target: str, config: Config) -> dict[str, np.ndarray]:
+    """The baselines fitted on the training side, with their validation-row probabilities, so
+    the comparison is like with like."""
     y = rows[target].astype(int).to_numpy()
     valid, _ = time_split(
         validation_order(rows, target), config.training.validation_fraction, config.training.seed
     )
-    # The segmented model trained the global booster on the same rows and split.
-    global_model = GlobalModel.from_segmented(model)
-    out = {"global": (global_model, global_model.predict_proba(rows[valid])[:, 1])}
+    out = {}
     for name, baseline in (
         ("logistic", LogisticBaseline(target, config)),
         ("scorecard", RuleScorecard(target, config)),
     ):
         baseline.fit(rows[~valid], y[~valid])
-        out[name] = (baseline, baseline.predict_proba(rows[valid])[:, 1])
+        out[name] = baseline.predict_proba(rows[valid])[:, 1]
     return out
 
 
 def _log_target(
     model: SegmentedModel,
-    comparison: dict[str, tuple[Any, np.ndarray]],
+    selection: Selection,
+    candidates: dict[str, SegmentedModel],
     rows: pd.DataFrame,
     target: str,
     config: Config,
 ) -> pd.DataFrame:
+    """A nested run per segment of the chosen model (plots), one per other model, and the
+    comparison table; returns the rows the CLI prints."""
+    import mlflow
+
     from training.tracking import (
         calibration_figure,
         importance_figure,
@@ -236,7 +249,8 @@ def _log_target(
     segments = segments_of(rows)
     # Only the out-of-time rows feed the calibration plots: predict those, not every row.
     p = np.full(len(rows), np.nan)
-    p[valid] = model.predict_proba(rows[valid])[:, 1]
+    p[valid] = selection.probabilities[selection.chosen]
+    chosen = selection.chosen
     table = []
     for segment in model.segments_:
         in_segment = segments == segment
@@ -253,16 +267,20 @@ def _log_target(
             params={
                 "target": target,
                 "segment": segment,
+                "candidate": chosen,
                 "strategy": strategy,
                 "strategy_reason": model.segment_reasons_[segment],
                 "calibration": model.calibrators_[segment].kind,
                 "validation_split": model.validation_split_,
                 "data_window": _window(model),
                 "num_trees": booster.num_trees(),
-                **(model.segment_params or {}).get(segment if strategy == "own" else GLOBAL, {}),
+                **(model.booster_params or {}),
+                **(model.segment_params or {}).get(
+                    segment if strategy == "refined" else GLOBAL, {}
+                ),
             },
             metrics={f"valid_{k}" if k in METRIC_NAMES else k: v for k, v in metrics.items()},
-            tags={"target": target, "segment": segment, "model": "segmented"},
+            tags={"target": target, "segment": segment, "model": chosen},
             figures={
                 "plots/feature_importance.png": importance_figure(booster, model.feature_names_),
                 "plots/shap_summary.png": shap_summary_figure(
@@ -280,35 +298,47 @@ def _log_target(
             },
         )
         table.append(
-            {"target": target, "model": "segmented", "segment": segment, "strategy": strategy}
+            {"target": target, "model": chosen, "segment": segment, "strategy": strategy}
             | _row_metrics(metrics)
         )
-    table.append(
-        {"target": target, "model": "segmented", "segment": "all", "strategy": ""}
-        | _row_metrics(model.metrics_["__all__"])
-    )
-    for name, (estimator, p_valid) in comparison.items():
+    comparison = selection.table.set_index("model")
+    for name, probabilities in selection.probabilities.items():
+        row = comparison.loc[name]
         metrics = {
-            "valid_rows": int(valid.sum()),
-            "valid_positives": int(y[valid].sum()),
-            **validation_metrics(y[valid], p_valid),
+            "valid_rows": int(row["valid_rows"]),
+            "valid_positives": int(row["valid_positives"]),
+            **{k: float(row[k]) for k in METRIC_NAMES},
         }
-        figures = {"plots/calibration.png": calibration_figure(y[valid], p_valid)}
-        if name == "global":
+        figures = {"plots/calibration.png": calibration_figure(y[valid], probabilities)}
+        if name in candidates and name != chosen:
             figures["plots/feature_importance.png"] = importance_figure(
-                estimator.booster_, estimator.feature_names_
+                candidates[name].global_booster_, candidates[name].feature_names_
             )
         log_model_run(
-            f"{target}/{name}",
-            params={"target": target, "model": name, "fitted_on": "training window"},
+            f"{target}/{name}" + (" (registered)" if name == chosen else ""),
+            params={
+                "target": target,
+                "model": name,
+                "kind": str(row["kind"]),
+                "fitted_on": "training window",
+            },
             metrics={f"valid_{k}" if k in METRIC_NAMES else k: v for k, v in metrics.items()},
             tags={"target": target, "segment": "all", "model": name},
             figures=figures,
         )
+        uses = "registered" if name == chosen else str(row["kind"])
         table.append(
-            {"target": target, "model": name, "segment": "all", "strategy": ""}
+            {"target": target, "model": name, "segment": "all", "strategy": uses}
             | _row_metrics(metrics)
         )
+    mlflow.log_dict(
+        {
+            "chosen": chosen,
+            "note": selection.note,
+            "comparison": selection.table.to_dict("records"),
+        },
+        f"selection_{target}.json",
+    )
     return pd.DataFrame(table)
 
 

@@ -27,9 +27,10 @@ def test_a_churn_model_keeps_its_healthy_peers_through_save_and_load(frame, conf
     green = model.band(frame) == "green"
     segment = next(iter(model.healthy_peers_))
     rows = green & (frame["segment"] == segment).to_numpy()
-    assert model.healthy_peers_[segment]["seat_utilization"] == frame.loc[
-        rows, "seat_utilization"
-    ].median()
+    assert (
+        model.healthy_peers_[segment]["seat_utilization"]
+        == frame.loc[rows, "seat_utilization"].median()
+    )
     again = SegmentedModel.load(model.save(tmp_path / "m"))
     assert again.healthy_peers_ == model.healthy_peers_
     assert SegmentedModel("expansion", config).fit(frame, frame["expansion"]).healthy_peers_ == {}

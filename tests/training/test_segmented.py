@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,8 +18,8 @@ def test_one_model_per_segment_and_few_positives_fall_back_to_global(model):
     assert model.segments_ == ["Enterprise", "Mid-Market", "SMB"]
     assert model.segment_strategy_["Enterprise"] == "global"
     assert "< 30" in model.segment_reasons_["Enterprise"]
-    own = {s for s, strategy in model.segment_strategy_.items() if strategy == "own"}
-    assert set(model.boosters_) == own
+    refined = {s for s, strategy in model.segment_strategy_.items() if strategy == "refined"}
+    assert set(model.boosters_) == refined
     assert set(model.calibrators_) == set(model.segments_)
     for segment in model.segments_:
         assert 0.5 < model.metrics_[segment]["roc_auc"] <= 1.0
@@ -117,17 +115,73 @@ def test_missing_segment_column_is_an_error(frame, config):
         SegmentedModel("churn", config).fit(rows, rows["churn"])
 
 
-def test_a_segment_keeps_its_own_booster_only_when_it_ranks_its_out_of_time_rows_better(model):
+def test_a_segment_keeps_its_refinement_only_when_it_ranks_its_out_of_time_rows_better(model):
     compared = 0
-    for segment in ("Mid-Market", "SMB"):  # both have enough positives for a booster of their own
+    for segment in ("Mid-Market", "SMB"):  # both have enough positives for a refinement
         reason = model.segment_reasons_[segment]
-        aucs = [float(x) for x in re.findall(r"\d\.\d{3}", reason)]
-        if model.segment_strategy_[segment] == "own":
-            own_auc, global_auc = aucs
-            assert own_auc >= global_auc
+        auc = model.segment_auc_[segment]
+        assert f"{auc['refined']:.3f}" in reason and f"{auc['global']:.3f}" in reason
+        if model.segment_strategy_[segment] == "refined":
+            assert auc["refined"] > auc["global"]
         else:
-            assert reason.startswith("borrowed")
-            global_auc, own_auc = aucs
-            assert global_auc > own_auc
+            assert reason.startswith("global booster: refined")
+            assert not auc["refined"] > auc["global"]
         compared += 1
     assert compared == 2
+
+
+def _opposite_law_frame(n: int = 6_000, seed: int = 0, flip: float = -2.0) -> pd.DataFrame:
+    """Two segments whose churn follows the same feature in opposite directions: a booster that
+    does not see the segment cannot learn it, a refinement per segment can."""
+    rng = np.random.default_rng(seed)
+    segment = np.where(rng.random(n) < 0.5, "Flip", "Base")
+    x = rng.normal(0, 1, n)
+    noise = rng.normal(0, 1, n)
+    logit = np.where(segment == "Flip", flip * x, 2.0 * x) - 1.0
+    churn = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(float)
+    as_of = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, n), "D")
+    return pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(n)],
+            "as_of": as_of,
+            "segment": segment,
+            "churn": churn,
+            "churn_known_at": as_of + pd.Timedelta(days=120),
+            "usage_change": x,
+            "noise": noise,
+        }
+    )
+
+
+def test_init_score_refinement_learns_what_a_segment_does_differently(config):
+    frame = _opposite_law_frame()
+    model = SegmentedModel("churn", config).fit(frame, frame["churn"])
+    assert model.segment_strategy_ == {"Base": "refined", "Flip": "refined"}
+    # The refinement starts from the global raw score: the margin is the sum of both boosters.
+    from training import _booster
+
+    matrix = model.design_.matrix(frame)
+    flip = (frame["segment"] == "Flip").to_numpy()
+    expected = _booster.raw_margin(model.global_booster_, matrix[flip]) + _booster.raw_margin(
+        model.boosters_["Flip"], matrix[flip]
+    )
+    np.testing.assert_allclose(model.raw_margin(frame)[flip], expected)
+    explained = model.explain(frame.head(200))
+    total = explained.contributions.sum(axis=1).to_numpy() + explained.base_value
+    np.testing.assert_allclose(total, model.raw_margin(frame.head(200)), atol=1e-6)
+    from sklearn.metrics import roc_auc_score
+
+    one_for_all = SegmentedModel("churn", config, segmentation="none").fit(frame, frame["churn"])
+    assert one_for_all.boosters_ == {}
+    refined_auc = roc_auc_score(frame["churn"], model.predict_proba(frame)[:, 1])
+    assert refined_auc > roc_auc_score(frame["churn"], one_for_all.predict_proba(frame)[:, 1]) + 0.1
+
+
+def test_the_refinement_is_kept_exactly_where_it_ranks_better(config):
+    # One law for both segments: whatever the refinements learn is noise, and each is kept only
+    # when its out-of-time ROC-AUC is strictly higher than the global booster's.
+    frame = _opposite_law_frame(flip=2.0)
+    model = SegmentedModel("churn", config).fit(frame, frame["churn"])
+    for segment, strategy in model.segment_strategy_.items():
+        auc = model.segment_auc_[segment]
+        assert (strategy == "refined") == (auc["refined"] > auc["global"]), segment

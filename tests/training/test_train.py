@@ -27,7 +27,7 @@ def test_a_model_per_segment_and_target_in_nested_runs(e2e, runs):
         for segment in SEGMENTS:
             run = runs[f"{target}/{segment}"]
             assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-            assert run.data.params["strategy"] in ("own", "global")
+            assert run.data.params["strategy"] in ("refined", "global")
             assert {"valid_brier", "valid_log_loss"} <= set(run.data.metrics)
             if run.data.metrics["valid_positives"] > 0:
                 # AUCs need both outcomes among the segment's validation rows.
@@ -42,8 +42,9 @@ def test_a_model_per_segment_and_target_in_nested_runs(e2e, runs):
                 "plots/calibration.png",
             }
             assert "features.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
-        for name in ("global", "logistic", "scorecard"):
-            assert runs[f"{target}/{name}"].data.tags["mlflow.parentRunId"] == parent.info.run_id
+        for name in ("segmented", "global", "small_data", "tuned", "logistic", "scorecard"):
+            run = runs.get(f"{target}/{name}") or runs[f"{target}/{name} (registered)"]
+            assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
 
 
 def test_every_tuning_trial_is_a_nested_run_and_studies_are_stored(e2e, runs):
@@ -67,8 +68,24 @@ def test_both_targets_registered_as_challenger_and_loadable(e2e, runs):
         assert set(model.segment_strategy_) == set(SEGMENTS)
 
 
+def test_the_registered_model_is_the_best_candidate_by_the_primary_metric(e2e, runs):
+    client = MlflowClient()
+    for target in ("churn", "expansion"):
+        version = client.get_model_version(f"retain-{target}", "1")
+        chosen = version.tags["candidate"]
+        registered = [name for name in runs if name == f"{target}/{chosen} (registered)"]
+        assert registered, chosen
+        candidates = {
+            name: runs.get(f"{target}/{name}") or runs[f"{target}/{name} (registered)"]
+            for name in ("segmented", "global", "small_data", "tuned")
+        }
+        scores = {name: run.data.metrics["valid_pr_auc"] for name, run in candidates.items()}
+        assert scores[chosen] == max(scores.values())
+        assert f"{chosen} has the best out-of-time pr_auc" in version.tags["selection"]
+
+
 def test_metrics_table_compares_models_side_by_side(e2e):
     _, result = e2e
-    for model in ("segmented", "global", "logistic", "scorecard"):
+    for model in ("segmented", "global", "small_data", "tuned", "logistic", "scorecard"):
         assert model in result.output
     assert "MLflow store: sqlite:///" in result.output

@@ -1,0 +1,177 @@
+"""The LightGBM candidates of `retain train` and the choice of the one to register.
+
+Only LightGBM models are registered (serving's exact reasons and batch scoring on Spark rely on
+one booster format), so every candidate is a `SegmentedModel`:
+
+- `segmented`: the global booster refined per segment through `init_score`, a refinement kept
+  only where it ranks the segment's out-of-time rows better (never worse than global by
+  construction on the evidence at hand);
+- `global`: one booster and one calibration for all;
+- `small_data`: the segmented model with stronger regularization (`[training]
+  small_data_params`): the defaults overfit small tabular books, where logistic regression wins;
+- `tuned`: the segmented model with Optuna's parameters per segment, when `--tune N` is given.
+
+All are fitted on the same rows and validated on the same out-of-time rows (the latest by the
+target's known date). The best by the primary metric (`[evaluation] primary_metric`) is the
+challenger; the comparison carries a paired bootstrap interval over accounts for each candidate
+against the chosen one, so a reader sees whether the choice is beyond noise. The baselines are
+reported beside them, and the selection says so when logistic regression beats every LightGBM
+candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retain.config import Config
+from training._metrics import LOWER_IS_BETTER, METRICS, metric_value, validation_metrics
+from training._split import time_split, validation_order
+from training.segmented import SegmentedModel
+
+LIGHTGBM_CANDIDATES: tuple[str, ...] = ("segmented", "global", "small_data", "tuned")
+_N_BOOTSTRAP = 200
+
+
+def candidate_models(
+    target: str, config: Config, segment_params: Mapping[str, Any] | None = None
+) -> dict[str, SegmentedModel]:
+    """The unfitted LightGBM candidates (`tuned` only with tuned `segment_params`)."""
+    small = dict(config.training.small_data_params)
+    models = {
+        "segmented": SegmentedModel(target, config),
+        "global": SegmentedModel(target, config, segmentation="none"),
+        "small_data": SegmentedModel(target, config, booster_params=small),
+    }
+    if segment_params:
+        models["tuned"] = SegmentedModel(target, config, segment_params=dict(segment_params))
+    return models
+
+
+@dataclass
+class Selection:
+    """Which candidate is registered, and the comparison behind it."""
+
+    target: str
+    metric: str
+    chosen: str
+    # One row per model (candidates and baselines): validation metrics, the primary metric's
+    # paired difference to the chosen candidate and its 95% interval over resampled accounts.
+    table: pd.DataFrame
+    note: str
+    probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def logistic_beats_every_candidate(self) -> bool:
+        return "logistic beats every LightGBM candidate" in self.note
+
+
+def _paired_interval(
+    y: np.ndarray,
+    p: np.ndarray,
+    reference: np.ndarray,
+    accounts: np.ndarray,
+    metric: str,
+    seed: int,
+) -> tuple[float, float]:
+    """95% interval of metric(p) - metric(reference), accounts resampled with replacement."""
+    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(_N_BOOTSTRAP):
+        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        weights = counts[codes].astype(float)
+        keep = weights > 0
+        if len(np.unique(y[keep])) < 2:
+            continue
+        a = metric_value(metric, y[keep], p[keep], weights[keep])
+        b = metric_value(metric, y[keep], reference[keep], weights[keep])
+        differences.append(a - b)
+    if not differences:
+        return float("nan"), float("nan")
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def select_candidate(
+    candidates: Mapping[str, SegmentedModel],
+    baselines: Mapping[str, np.ndarray],
+    rows: pd.DataFrame,
+    target: str,
+    config: Config,
+) -> Selection:
+    """The best fitted candidate by the primary metric on the shared out-of-time rows.
+
+    `baselines` maps a baseline's name to its probabilities on those rows (fitted on the
+    training side only). Lower-is-better metrics (brier, log_loss) are minimised.
+    """
+    # The gate's calibration error has no per-model validation value here: rank by PR-AUC then.
+    metric = config.evaluation.primary_metric
+    metric = metric if metric in METRICS else "pr_auc"
+    lower_is_better = metric in LOWER_IS_BETTER
+    valid, _ = time_split(
+        validation_order(rows, target), config.training.validation_fraction, config.training.seed
+    )
+    y = rows[target].to_numpy(dtype=int)[valid]
+    accounts = rows["account_id"].to_numpy()[valid]
+    validation = rows[valid]
+    probabilities = {name: m.predict_proba(validation)[:, 1] for name, m in candidates.items()}
+    scores = {name: metric_value(metric, y, p) for name, p in probabilities.items()}
+    ordered = sorted(scores, key=lambda n: scores[n] if lower_is_better else -scores[n])
+    chosen = ordered[0]
+    reference = probabilities[chosen]
+    all_probabilities = {**probabilities, **baselines}
+    table = []
+    for name, p in all_probabilities.items():
+        metrics = validation_metrics(y, p)
+        low, high = (
+            (0.0, 0.0)
+            if name == chosen
+            else _paired_interval(y, p, reference, accounts, metric, config.training.seed)
+        )
+        table.append(
+            {
+                "target": target,
+                "model": name,
+                "kind": "candidate" if name in candidates else "baseline",
+                "chosen": name == chosen,
+                "valid_rows": len(y),
+                "valid_positives": int(y.sum()),
+                **metrics,
+                f"{metric}_vs_chosen": metrics[metric] - scores[chosen],
+                f"{metric}_vs_chosen_low": low,
+                f"{metric}_vs_chosen_high": high,
+            }
+        )
+    frame = pd.DataFrame(table)
+    note = f"{chosen} has the best out-of-time {metric} ({scores[chosen]:.4f})"
+    runner_up = ordered[1] if len(ordered) > 1 else None
+    if runner_up is not None:
+        row = frame.set_index("model").loc[runner_up]
+        note += (
+            f"; {runner_up} {scores[runner_up]:.4f} (difference {row[f'{metric}_vs_chosen']:+.4f}, "
+            f"95% interval {row[f'{metric}_vs_chosen_low']:+.4f} to "
+            f"{row[f'{metric}_vs_chosen_high']:+.4f})"
+        )
+    logistic = baselines.get("logistic")
+    if logistic is not None:
+        value = metric_value(metric, y, logistic)
+        beats = value < scores[chosen] if lower_is_better else value > scores[chosen]
+        if beats:
+            note += (
+                f"; logistic beats every LightGBM candidate ({metric} {value:.4f}): the data may "
+                "be too small or too linear for boosted trees (only LightGBM models are "
+                "registered, because serving's exact reasons rely on them)"
+            )
+    return Selection(
+        target=target,
+        metric=metric,
+        chosen=chosen,
+        table=frame,
+        note=note,
+        probabilities=all_probabilities,
+    )
