@@ -13,7 +13,15 @@ from evaluation import metrics as m
 from features.frame import TARGETS
 from retain.config import Config
 
-MODELS: tuple[str, ...] = ("segmented", "global", "logistic", "scorecard", "oracle")
+MODELS: tuple[str, ...] = (
+    "chosen",
+    "segmented",
+    "global",
+    "small_data",
+    "logistic",
+    "scorecard",
+    "oracle",
+)
 POOLED = "pooled"
 ALL = fc.ALL_SEGMENTS
 

@@ -1,4 +1,10 @@
-"""The rows a model may learn from, and the four candidate models fitted side by side."""
+"""The rows a model may learn from, and the models a backtest fits side by side.
+
+`fit_candidates` fits the LightGBM candidates of `training.selection` and the baselines on one
+training window, and adds `chosen`: the candidate the selection rule of `retain train` picks on
+that window's own out-of-time rows. Backtesting `chosen` measures the selection procedure
+itself, not the luckiest candidate in hindsight.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,16 @@ from retain.errors import RetainError
 from training.baselines import LogisticBaseline, RuleScorecard
 from training.global_model import GlobalModel
 from training.segmented import SegmentedModel, require_columns
+from training.selection import select_candidate
 
-CANDIDATES: tuple[str, ...] = ("segmented", "global", "logistic", "scorecard")
+CANDIDATES: tuple[str, ...] = (
+    "chosen",
+    "segmented",
+    "global",
+    "small_data",
+    "logistic",
+    "scorecard",
+)
 
 
 def labelled_rows(
@@ -39,7 +53,7 @@ def fit_candidates(
     progress: Progress | None = None,
     segment_params: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Fit "segmented", "global", "logistic" and "scorecard" on the labelled rows (no MLflow)."""
+    """Fit the models of `CANDIDATES` on the labelled rows (no MLflow)."""
     config = config or Config()
     rows = labelled_rows(frame, target, cutoff)
     if rows.empty:
@@ -51,8 +65,10 @@ def fit_candidates(
             "for expansion) plus the grace days"
         )
     y = rows[target].astype(int)
+    small = dict(config.training.small_data_params)
     models: dict[str, Any] = {
         "segmented": SegmentedModel(target, config, segment_params=segment_params),
+        "small_data": SegmentedModel(target, config, booster_params=small),
         "logistic": LogisticBaseline(target, config),
         "scorecard": RuleScorecard(target, config),
     }
@@ -65,4 +81,7 @@ def fit_candidates(
             progress.advance(task)
     # The segmented model already trained the global booster on the same rows.
     models["global"] = GlobalModel.from_segmented(models["segmented"])
+    lightgbm = {name: models[name] for name in ("segmented", "global", "small_data")}
+    selection = select_candidate(lightgbm, {}, rows, target, config, n_bootstrap=0)
+    models["chosen"] = models[selection.chosen]
     return {name: models[name] for name in CANDIDATES}

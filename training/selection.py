@@ -34,7 +34,7 @@ from training._split import time_split, validation_order
 from training.segmented import SegmentedModel
 
 LIGHTGBM_CANDIDATES: tuple[str, ...] = ("segmented", "global", "small_data", "tuned")
-_N_BOOTSTRAP = 200
+N_BOOTSTRAP = 200
 
 
 def candidate_models(
@@ -77,12 +77,13 @@ def _paired_interval(
     accounts: np.ndarray,
     metric: str,
     seed: int,
+    n_bootstrap: int,
 ) -> tuple[float, float]:
     """95% interval of metric(p) - metric(reference), accounts resampled with replacement."""
     codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
     rng = np.random.default_rng(seed)
     differences = []
-    for _ in range(_N_BOOTSTRAP):
+    for _ in range(n_bootstrap):
         counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
         weights = counts[codes].astype(float)
         keep = weights > 0
@@ -103,11 +104,14 @@ def select_candidate(
     rows: pd.DataFrame,
     target: str,
     config: Config,
+    *,
+    n_bootstrap: int = N_BOOTSTRAP,
 ) -> Selection:
     """The best fitted candidate by the primary metric on the shared out-of-time rows.
 
     `baselines` maps a baseline's name to its probabilities on those rows (fitted on the
-    training side only). Lower-is-better metrics (brier, log_loss) are minimised.
+    training side only). Lower-is-better metrics (brier, log_loss) are minimised. The paired
+    intervals take `n_bootstrap` replicates (0: none, NaN in the table).
     """
     # The gate's calibration error has no per-model validation value here: rank by PR-AUC then.
     metric = config.evaluation.primary_metric
@@ -131,7 +135,9 @@ def select_candidate(
         low, high = (
             (0.0, 0.0)
             if name == chosen
-            else _paired_interval(y, p, reference, accounts, metric, config.training.seed)
+            else _paired_interval(
+                y, p, reference, accounts, metric, config.training.seed, n_bootstrap
+            )
         )
         table.append(
             {
@@ -150,7 +156,7 @@ def select_candidate(
     frame = pd.DataFrame(table)
     note = f"{chosen} has the best out-of-time {metric} ({scores[chosen]:.4f})"
     runner_up = ordered[1] if len(ordered) > 1 else None
-    if runner_up is not None:
+    if runner_up is not None and n_bootstrap > 0:
         row = frame.set_index("model").loc[runner_up]
         note += (
             f"; {runner_up} {scores[runner_up]:.4f} (difference {row[f'{metric}_vs_chosen']:+.4f}, "
