@@ -5,11 +5,13 @@ constructor parameters, as `sklearn.base.clone` does) at every cutoff of one rol
 so they are compared on exactly the same training windows and the same scored snapshots; scoring
 the registered models as they are would grade them on rows they were trained on.
 
-The challenger passes when it is strictly better on the primary metric
+The challenger passes when it is better on the primary metric
 (`config.evaluation.primary_metric`, default PR-AUC; lower is better for brier, log_loss and
-ece) and its expected calibration error is at most the champion's plus
-`config.evaluation.calibration_tolerance`. With no champion yet, the challenger passes. Every
-decision is logged to MLflow.
+ece) beyond the noise: the 95% interval of the paired difference (challenger minus champion,
+the same accounts resampled for both, `config.evaluation.n_bootstrap` replicates) lies entirely
+on the better side of zero. Its expected calibration error must also be at most the champion's
+plus `config.evaluation.calibration_tolerance`. With no champion yet there is nothing to compare
+and the challenger passes, which the decision says. Every decision is logged to MLflow.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from evaluation import metrics as m
@@ -48,6 +51,9 @@ class PromotionDecision:
     reason: str
     rows_compared: int
     cutoffs: list[str] = field(default_factory=list)
+    # 95% bootstrap interval of challenger minus champion on the primary metric (None without
+    # a champion).
+    difference_interval: tuple[float, float] | None = None
     challenger_version: str | None = None
     champion_version: str | None = None
 
@@ -60,8 +66,13 @@ def decide(
     challenger: Mapping[str, float],
     champion: Mapping[str, float] | None,
     tolerance: float,
+    difference_interval: tuple[float, float] | None = None,
 ) -> tuple[bool, str]:
-    """(promote, reason) from pooled metrics of both models (champion None: there is none)."""
+    """(promote, reason) from pooled metrics of both models (champion None: there is none).
+
+    `difference_interval` is the 95% bootstrap interval of challenger minus champion on the
+    primary metric; without it the point estimates alone decide (strictly better).
+    """
     if primary_metric not in m.SCORE_METRICS:
         raise RetainError(
             f"Unknown [evaluation] primary_metric {primary_metric!r}; choose one of "
@@ -69,7 +80,10 @@ def decide(
         )
     new = challenger.get(primary_metric, math.nan)
     if champion is None:
-        return True, f"no champion yet: the challenger ({primary_metric} {new:.4f}) becomes it"
+        return True, (
+            f"no champion yet, so no comparison: the challenger ({primary_metric} {new:.4f} on "
+            "the backtest) becomes the champion"
+        )
     old = champion.get(primary_metric, math.nan)
     if math.isnan(new) or math.isnan(old):
         return False, f"{primary_metric} is undefined on this backtest (one class only?)"
@@ -79,16 +93,95 @@ def decide(
         return False, (
             f"challenger {primary_metric} {new:.4f} is not better than the champion's {old:.4f}"
         )
+    noise = ""
+    if difference_interval is not None:
+        low, high = difference_interval
+        noise = f" (difference {new - old:+.4f}, 95% interval {low:+.4f} to {high:+.4f})"
+        beyond = high < 0 if lower else low > 0
+        if math.isnan(low) or not beyond:
+            return False, (
+                f"challenger {primary_metric} {new:.4f} vs the champion's {old:.4f}{noise}: "
+                "the difference is within the bootstrap noise, so the champion stays"
+            )
     new_ece, old_ece = challenger.get("ece", math.nan), champion.get("ece", math.nan)
     if not math.isnan(new_ece) and not math.isnan(old_ece) and new_ece > old_ece + tolerance:
         return False, (
-            f"challenger {primary_metric} {new:.4f} beats {old:.4f}, but its calibration error "
-            f"{new_ece:.4f} exceeds the champion's {old_ece:.4f} by more than {tolerance}"
+            f"challenger {primary_metric} {new:.4f} beats {old:.4f}{noise}, but its calibration "
+            f"error {new_ece:.4f} exceeds the champion's {old_ece:.4f} by more than {tolerance}"
         )
     return True, (
-        f"challenger {primary_metric} {new:.4f} beats the champion's {old:.4f}; calibration "
-        f"error {new_ece:.4f} vs {old_ece:.4f} (tolerance {tolerance})"
+        f"challenger {primary_metric} {new:.4f} beats the champion's {old:.4f}{noise}; "
+        f"calibration error {new_ece:.4f} vs {old_ece:.4f} (tolerance {tolerance})"
     )
+
+
+def paired_difference_interval(
+    predictions: pd.DataFrame,
+    target: str,
+    metric: str,
+    *,
+    n_bootstrap: int,
+    seed: int,
+) -> tuple[float, float]:
+    """95% interval of metric(challenger) - metric(champion) over resampled accounts.
+
+    Both models scored the same snapshots of one backtest; each replicate draws accounts with
+    replacement and weighs both models' rows alike, so the difference is paired.
+    """
+    from evaluation.bootstrap import account_draws, weighted_pr_auc, weighted_roc_auc
+
+    p_column = f"p_{target}"
+    keys = ["cutoff", "account_id", "as_of", "spine"]
+    rows = predictions[predictions[target].notna() & predictions[p_column].notna()]
+    pair = rows[rows["model"] == CHALLENGER][[*keys, target, p_column]].merge(
+        rows[rows["model"] == CHAMPION][[*keys, p_column]], on=keys, suffixes=("", "_champion")
+    )
+    if pair.empty or n_bootstrap <= 0 or pair[target].nunique() < 2:
+        return math.nan, math.nan
+    codes, counts = account_draws(pair["account_id"], n_bootstrap, seed)
+    y = pair[target].to_numpy(float)
+    new, old = pair[p_column].to_numpy(float), pair[f"{p_column}_champion"].to_numpy(float)
+    differences = []
+    for first in range(0, n_bootstrap, 64):
+        weights = counts[first : first + 64][:, codes].astype(float)
+        if metric in ("roc_auc", "pr_auc"):
+            area = weighted_roc_auc if metric == "roc_auc" else weighted_pr_auc
+            differences.append(area(y, new, weights) - area(y, old, weights))
+        else:
+            differences.append(
+                np.array(
+                    [_weighted(metric, y, new, w) - _weighted(metric, y, old, w) for w in weights]
+                )
+            )
+    values = np.concatenate(differences)
+    values = values[np.isfinite(values)]
+    if values.size < 0.9 * n_bootstrap:
+        return math.nan, math.nan
+    low, high = np.quantile(values, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def _weighted(metric: str, y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> float:
+    keep = weights > 0
+    y, p, weights = y[keep], p[keep], weights[keep]
+    if metric == "brier":
+        return float(np.average((p - y) ** 2, weights=weights))
+    if metric == "log_loss":
+        p = np.clip(p, 1e-7, 1 - 1e-7)
+        return float(np.average(-(y * np.log(p) + (1 - y) * np.log(1 - p)), weights=weights))
+    # ece: expected calibration error over ten equal-width bins, weighted.
+    bins = np.minimum((p * 10).astype(int), 9)
+    total = weights.sum()
+    error = 0.0
+    for b in np.unique(bins):
+        inside = bins == b
+        w = weights[inside]
+        error += (
+            w.sum()
+            / total
+            * abs(np.average(p[inside], weights=w) - np.average(y[inside], weights=w))
+        )
+    return float(error)
 
 
 def unfitted_copy(model: Any) -> Any:
@@ -147,7 +240,18 @@ def compare_estimators(
     }
     primary = config.evaluation.primary_metric
     tolerance = config.evaluation.calibration_tolerance
-    promote, reason = decide(primary, values[CHALLENGER], values.get(CHAMPION), tolerance)
+    interval = (
+        paired_difference_interval(
+            result.predictions,
+            target,
+            primary,
+            n_bootstrap=config.evaluation.n_bootstrap,
+            seed=config.training.seed,
+        )
+        if champion is not None
+        else None
+    )
+    promote, reason = decide(primary, values[CHALLENGER], values.get(CHAMPION), tolerance, interval)
     old = values.get(CHAMPION)
     return PromotionDecision(
         promote=promote,
@@ -161,6 +265,7 @@ def compare_estimators(
         reason=reason,
         rows_compared=int(values[CHALLENGER].get("n", 0)),
         cutoffs=list(result.summary["cutoffs"]),
+        difference_interval=interval,
     )
 
 
@@ -218,6 +323,8 @@ def log_decision(decision: PromotionDecision, config: Config) -> str:
             "challenger_ece": decision.challenger_ece,
             "champion_ece": decision.champion_ece,
             "rows_compared": float(decision.rows_compared),
+            "difference_low": (decision.difference_interval or (None, None))[0],
+            "difference_high": (decision.difference_interval or (None, None))[1],
             "promote": float(decision.promote),
         }
         mlflow.log_metrics(

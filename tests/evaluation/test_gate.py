@@ -17,6 +17,20 @@ def test_decide_needs_a_strictly_better_primary_metric() -> None:
     assert not decide("pr_auc", {"pr_auc": 0.35, "ece": 0.01}, champion, 0.01)[0]
 
 
+def test_decide_needs_the_difference_beyond_the_bootstrap_noise() -> None:
+    champion = {"pr_auc": 0.40, "ece": 0.02}
+    challenger = {"pr_auc": 0.42, "ece": 0.02}
+    promote, reason = decide("pr_auc", challenger, champion, 0.01, (-0.01, 0.05))
+    assert not promote and "within the bootstrap noise" in reason and "-0.0100" in reason
+    promote, reason = decide("pr_auc", challenger, champion, 0.01, (0.005, 0.035))
+    assert promote and "95% interval +0.0050 to +0.0350" in reason
+    # Lower is better: the whole interval must lie below zero.
+    better_brier = {"brier": 0.08, "ece": 0.01}
+    assert decide("brier", better_brier, {"brier": 0.09, "ece": 0.01}, 0.01, (-0.02, -0.001))[0]
+    assert not decide("brier", better_brier, {"brier": 0.09, "ece": 0.01}, 0.01, (-0.02, 0.0))[0]
+    assert not decide("pr_auc", challenger, champion, 0.01, (float("nan"), float("nan")))[0]
+
+
 def test_decide_refuses_worse_calibration_beyond_tolerance() -> None:
     champion = {"pr_auc": 0.40, "ece": 0.02}
     promote, reason = decide("pr_auc", {"pr_auc": 0.45, "ece": 0.04}, champion, 0.01)
@@ -52,10 +66,15 @@ def test_gate_on_one_backtest_accepts_better_and_refuses_worse(demo_frame, fast_
     accept = compare_estimators(learned, rules, frame, "churn", config, **kwargs)
     assert accept.promote, accept.reason
     assert accept.challenger_value > accept.champion_value
+    low, high = accept.difference_interval
+    assert 0 < low <= accept.challenger_value - accept.champion_value <= high
     assert accept.rows_compared > 1000 and accept.cutoffs == ["2022-04-01", "2022-07-01"]
     refuse = compare_estimators(rules, learned, frame, "churn", config, **kwargs)
     assert not refuse.promote
     assert "not better" in refuse.reason
+    # A copy of the champion is no better: the gate keeps the champion.
+    same = compare_estimators(learned, learned, frame, "churn", config, **kwargs)
+    assert not same.promote and same.difference_interval == (0.0, 0.0)
     # Same backtest both ways: the numbers swap exactly.
     assert refuse.champion_value == pytest.approx(accept.challenger_value)
     assert refuse.rows_compared == accept.rows_compared
