@@ -141,6 +141,9 @@ class BandsConfig:
     red_max_renewal_rate: float = 0.40  # red means "more likely to leave than to stay"
     green_min_renewal_rate: float = 0.95
     min_band_rows: int = 20  # a band needs this many out-of-time rows to be trusted
+    # Every band holds at least this share of the rows it was chosen on, whatever the data: an
+    # empty yellow (green below 2.1%, red from 2.1%) or a red no one is in promises nothing.
+    min_band_share: float = 0.05
     red_share: float = 0.15  # fallback: the riskiest share of accounts is red ...
     green_share: float = 0.60  # ... the safest share is green; the rest yellow
 

@@ -6,6 +6,11 @@ the largest group of riskiest accounts whose observed renewal rate is at most
 least `green_min_renewal_rate`, each with at least `min_band_rows` rows. When the outcomes cannot
 support a target (one class only, or no group reaches it), that band falls back to the configured
 share of the predicted distribution, and `basis` says so.
+
+Whatever the data, every band then holds at least `min_band_share` of the rows the bands were
+chosen on (and at least one row): a band a CS leader never sees, or a "yellow" squeezed to
+nothing between green and red, promises nothing. A threshold moved for that reason is marked
+in `basis` ("... + minimum size").
 """
 
 from __future__ import annotations
@@ -59,7 +64,51 @@ def choose_bands(
     if green_below is None:
         green_below = float(np.quantile(p, settings.green_share))
     green_below = min(green_below, red_from)
+    green_below, red_from, moved = _with_minimum_sizes(p, green_below, red_from, settings)
+    for band in moved:
+        basis[band] += " + minimum size"
     return {"green_below": float(green_below), "red_from": float(red_from), "basis": basis}
+
+
+def _with_minimum_sizes(
+    p: np.ndarray, green_below: float, red_from: float, settings: Any
+) -> tuple[float, float, list[str]]:
+    """Thresholds moved (as little as possible) so that each band holds at least the minimum
+    number of rows; cuts fall between distinct scores so tied accounts share a band."""
+    values = np.sort(p)
+    n = len(values)
+    minimum = max(1, int(np.ceil(settings.min_band_share * n)))
+    if n < 3 * minimum or values[0] == values[-1]:
+        return green_below, red_from, []  # too few rows, or one score: nothing to split
+    moved: list[str] = []
+
+    def cut_at(k: int) -> float:
+        """The threshold that puts the k lowest rows (rounded up to a whole tie) below it."""
+        k = int(np.clip(k, 1, n - 1))
+        above = values[k:]
+        return float(above[above > values[k - 1]][0]) if (above > values[k - 1]).any() else np.inf
+
+    green = int(np.searchsorted(values, green_below, side="left"))
+    red = n - int(np.searchsorted(values, red_from, side="left"))
+    if green < minimum:
+        green_below, moved = cut_at(minimum), [*moved, "green"]
+        green = int(np.searchsorted(values, green_below, side="left"))
+    if red < minimum:
+        red_from, moved = cut_at(n - minimum), [*moved, "red"]
+        red = n - int(np.searchsorted(values, red_from, side="left"))
+    yellow = n - green - red
+    if yellow < minimum:
+        # Give yellow its rows from whichever of green and red is larger, as far as that band
+        # keeps its own minimum.
+        missing = minimum - yellow
+        if green - missing >= minimum and green >= red:
+            green_below, moved = cut_at(green - missing), [*moved, "green"]
+        elif red - missing >= minimum:
+            red_from, moved = cut_at(n - red + missing), [*moved, "red"]
+        else:
+            green_below, red_from = cut_at(minimum), cut_at(n - minimum)
+            moved = [*moved, "green", "red"]
+    return green_below, red_from, sorted(set(moved))
 
 
 def _red_threshold(y: np.ndarray, p: np.ndarray, max_renewal: float, min_rows: int) -> float | None:

@@ -27,12 +27,36 @@ def test_band_of_uses_the_thresholds():
     ]
 
 
-def test_shares_come_from_config():
-    config = Config().with_overrides({"bands": {"red_share": 0.5, "green_share": 0.5}})
+def test_shares_come_from_config_and_every_band_keeps_its_minimum():
+    config = Config().with_overrides({"bands": {"red_share": 0.3, "green_share": 0.5}})
     p = np.arange(100) / 100
+    labels = band_of(p, choose_bands(np.zeros(100), p, config))
+    assert [int((labels == b).sum()) for b in ("green", "yellow", "red")] == [50, 20, 30]
+    # Shares that leave no yellow: yellow gets the minimum 5% from the larger neighbour.
+    config = Config().with_overrides({"bands": {"red_share": 0.5, "green_share": 0.5}})
     bands = choose_bands(np.zeros(100), p, config)
-    assert bands["green_below"] == bands["red_from"]
-    assert set(band_of(p, bands)) == {"green", "red"}
+    labels = band_of(p, bands)
+    assert [int((labels == b).sum()) for b in ("green", "yellow", "red")] == [45, 5, 50]
+    assert bands["basis"]["green"] == "share + minimum size"
+
+
+def test_bands_never_collapse_on_tiny_data():
+    # 300 accounts where the red target is met from a score that is also green's bound (the
+    # "green below 2.1%, red from 2.1%" collapse of hand-written data).
+    rng = np.random.default_rng(0)
+    p = np.round(rng.beta(0.5, 8, 300), 3)
+    y = (rng.random(300) < p * 4).astype(float)
+    for size in (300, 40, 12):
+        labels = band_of(p[:size], choose_bands(y[:size], p[:size], Config()))
+        counts = {band: int((labels == band).sum()) for band in ("green", "yellow", "red")}
+        assert min(counts.values()) >= max(1, int(np.ceil(0.05 * size))), (size, counts)
+
+
+def test_tied_scores_share_a_band():
+    p = np.r_[np.zeros(50), np.full(45, 0.5), np.ones(5)]
+    labels = band_of(p, choose_bands(np.zeros(100), p, Config()))
+    for value in (0.0, 0.5, 1.0):
+        assert len(set(labels[p == value])) == 1
 
 
 def test_bands_hit_the_renewal_rate_targets_on_out_of_time_outcomes():
