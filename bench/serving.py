@@ -14,6 +14,9 @@ load is bounded by the connection count). Prints requests/s, p50 and p99 for:
 
 Then batch scoring accounts/s with and without reasons. `--bentoml-defaults` serves with
 BentoML's own settings (access log, metrics, default workers) for the "before" figures.
+
+Last, the byte cap: how long a 10 MB body takes to be answered 413 (declared by Content-Length,
+and streamed chunked without one), how much of it was sent, and how much the workers' memory grew.
 """
 
 from __future__ import annotations
@@ -210,6 +213,7 @@ def start_server(
         "--store",
         str(store),
     ]
+    command += ["--drain-seconds", "0"]  # the benchmark's own server: no drain on exit
     if defaults:
         command.append("--bentoml-defaults")
     elif workers is not None:
@@ -233,6 +237,54 @@ def start_server(
             time.sleep(0.3)
     process.terminate()
     raise SystemExit("the service did not become ready within 120 s")
+
+
+def _workers_rss(server: subprocess.Popen) -> int:
+    import psutil
+
+    parent = psutil.Process(server.pid)
+    children = parent.children(recursive=True)
+    return sum(p.memory_info().rss for p in children if "worker" in " ".join(p.cmdline()))
+
+
+def measure_body_cap(server: subprocess.Popen, port: int, size: int = 10_000_000) -> list[str]:
+    """The 413 for a `size`-byte body: after the headers (Content-Length), and streamed."""
+    import select
+
+    lines = []
+    before = _workers_rss(server)
+    head = (
+        f"POST /score_accounts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {TOKEN}\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        started = time.perf_counter()
+        sock.sendall(head + f"Content-Length: {size}\r\n\r\n".encode())
+        status = sock.recv(4096).split(b"\r\n", 1)[0].decode()
+        elapsed = (time.perf_counter() - started) * 1000
+    lines.append(f"{size / 1e6:.0f} MB body by Content-Length: {status!r} in {elapsed:.1f} ms")
+    chunk = b"a" * 65_536
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        started = time.perf_counter()
+        sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        sent, answer = 0, b""
+        while sent < size:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except OSError:
+                break
+            sent += len(chunk)
+        answer = sock.recv(4096)
+        elapsed = (time.perf_counter() - started) * 1000
+    status = answer.split(b"\r\n", 1)[0].decode()
+    grown = (_workers_rss(server) - before) / 2**20
+    lines.append(
+        f"{size / 1e6:.0f} MB body streamed: {status!r} after {sent / 2**20:.2f} MiB sent, "
+        f"{elapsed:.1f} ms; workers' RSS {grown:+.1f} MiB"
+    )
+    return lines
 
 
 def batch_rate(snapshot: pd.DataFrame, folder: Path, with_reasons: bool) -> float:
@@ -301,6 +353,9 @@ def main() -> None:
                         f"{row['rps']:8,.0f} req/s  p50 {row['p50_ms']:6.2f} ms  "
                         f"p99 {row['p99_ms']:6.2f} ms  ({row['requests']:,} requests)"
                     )
+            if not args.bentoml_defaults:
+                for line in measure_body_cap(server, port):
+                    print(line)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)

@@ -70,6 +70,17 @@ def _zero_branch_features(booster: lgb.Booster, categorical: Iterable[str]) -> l
     )
 
 
+def _segment_keys(frame: pd.DataFrame) -> np.ndarray:
+    """`training.segmented.segments_of` without its pandas string casts (10x faster on the
+    one-row frames of /score): the segment as text, "(none)" when missing."""
+    if "segment" not in frame.columns:
+        return np.full(len(frame), "(none)", dtype=object)
+    return np.array(
+        ["(none)" if value is None or pd.isna(value) else str(value) for value in frame["segment"]],
+        dtype=object,
+    )
+
+
 @dataclass(frozen=True)
 class MissingPolicy:
     """Per segment key (a fitted segment or GLOBAL): the features to impute and their medians."""
@@ -129,41 +140,49 @@ class MissingPolicy:
         """Feature -> median to fill for a row of `segment` (GLOBAL's for an unseen segment)."""
         return self.impute_values.get(segment, self.impute_values.get(GLOBAL, {}))
 
-    def missing_to_impute(self, frame: pd.DataFrame) -> list[list[str]]:
-        """Per row of `frame`, the features the policy would fill (missing and not learned)."""
-        from training.segmented import segments_of
-
-        segments = segments_of(frame) if len(frame) else np.array([], dtype=object)
-        out: list[list[str]] = [[] for _ in range(len(frame))]
-        for segment in np.unique(segments):
-            rows = np.flatnonzero(segments == segment)
-            for name in sorted(self.values_for(str(segment))):
-                if name in frame.columns:
-                    column = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64)
-                    missing = rows[np.isnan(column[rows])]
-                else:
-                    missing = rows
-                for i in missing:
-                    out[i].append(name)
-        return out
-
     def impute(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
-        """A copy of `frame` with the policy's medians filled in, and the filled names per row."""
-        filled = self.missing_to_impute(frame)
-        if not any(filled):
+        """A copy of `frame` with the policy's medians filled in, and the filled names per row
+        (`frame` itself when nothing is missing). One pass over the columns concerned: it runs
+        on every /score request."""
+        n = len(frame)
+        filled: list[list[str]] = [[] for _ in range(n)]
+        if n == 0:
             return frame, filled
-        from training.segmented import segments_of
-
+        segments = _segment_keys(frame)
+        groups = [(str(s), segments == s) for s in np.unique(segments)]
+        needed = sorted({name for segment, _ in groups for name in self.values_for(segment)})
+        columns: dict[str, np.ndarray] = {}
+        for name in needed:
+            if name not in frame.columns:
+                columns[name] = np.full(n, np.nan)
+            elif frame[name].dtype == np.float64:
+                columns[name] = frame[name].to_numpy(dtype=np.float64, copy=True)
+            else:
+                converted = pd.to_numeric(frame[name], errors="coerce")
+                columns[name] = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+        changed: list[str] = []
+        for segment, rows in groups:
+            for name, median in self.values_for(segment).items():
+                column = columns[name]
+                holes = rows & np.isnan(column)
+                if holes.any():
+                    column[holes] = median
+                    if name not in changed:
+                        changed.append(name)
+                    for i in np.flatnonzero(holes):
+                        filled[i].append(name)
+        filled = [sorted(names) for names in filled]
+        if not changed:
+            return frame, filled
         out = frame.copy()
-        segments = segments_of(frame)
-        for segment in np.unique(segments):
-            rows = segments == segment
-            for name, median in self.values_for(str(segment)).items():
-                if name not in out.columns:
-                    out[name] = np.nan
-                column = out[name].to_numpy(dtype=np.float64, copy=True)
-                column[rows & np.isnan(column)] = median
-                out[name] = column
+        floats = [c for c in changed if c in out.columns and out[c].dtype == np.float64]
+        if floats:
+            # One block assignment: column by column costs ~50 us a column.
+            positions = [out.columns.get_loc(c) for c in floats]
+            out.iloc[:, positions] = np.column_stack([columns[c] for c in floats])
+        for name in changed:
+            if name not in floats:
+                out[name] = columns[name]
         return out, filled
 
     # -- persistence ----------------------------------------------------------------------------

@@ -123,3 +123,12 @@ def test_a_training_frame_without_the_feature_is_an_error(fitted) -> None:
     model, frame = fitted
     with pytest.raises(RetainError, match="busy"):
         MissingPolicy.from_model(model, frame.drop(columns=["busy"]))
+
+
+def test_segment_keys_match_the_models_own() -> None:
+    from training.missing_policy import _segment_keys
+    from training.segmented import segments_of
+
+    frame = pd.DataFrame({"segment": ["SMB", None, np.nan, "Enterprise", pd.NA]}, dtype=object)
+    assert list(_segment_keys(frame)) == list(segments_of(frame))
+    assert list(_segment_keys(pd.DataFrame({"x": [1, 2]}))) == ["(none)", "(none)"]
