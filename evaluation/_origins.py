@@ -60,19 +60,10 @@ class _Arrays:
     positive: np.ndarray
 
 
-def _arrays(frame: pd.DataFrame, target: str, config: Config) -> _Arrays:
+def _arrays(frame: pd.DataFrame, target: str) -> _Arrays:
     as_of = pd.to_datetime(frame["as_of"])
-    column = known_at_column(target)
-    if column in frame.columns:
-        known_at = pd.to_datetime(frame[column])
-    else:
-        # Frames without a per-target known date (hand-made, or snapshot-only imports) are
-        # known after the horizon plus grace.
-        delay = pd.Timedelta(days=config.labels.horizon_days + config.labels.grace_days)
-        known_at = as_of + delay
-    labels = (
-        frame[target].to_numpy(float) if target in frame.columns else np.full(len(frame), np.nan)
-    )
+    known_at = pd.to_datetime(frame[known_at_column(target)])
+    labels = frame[target].to_numpy(float)
     labelled = ~np.isnan(labels)
     far = np.datetime64("2262-01-01")
     return _Arrays(
@@ -92,7 +83,7 @@ def period_starts(first: pd.Timestamp, last: pd.Timestamp, spacing: str) -> list
 
 def find_origins(frame: pd.DataFrame, target: str, config: Config, spacing: str) -> Origins:
     """Every qualifying origin of `target` at `spacing` (not yet capped at n_cutoffs)."""
-    arrays = _arrays(frame, target, config)
+    arrays = _arrays(frame, target)
     if not len(arrays.as_of):
         return Origins(spacing, [])
     ev = config.evaluation
@@ -147,14 +138,6 @@ def choose_origins(frame: pd.DataFrame, target: str, config: Config) -> Origins:
     kept = chosen.windows[-ev.n_cutoffs :] if ev.n_cutoffs > 0 else []
     shares = {w.name: chosen.known_share[w.name] for w in kept}
     return Origins(chosen.spacing, kept, shares, chosen.rejected)
-
-
-def latency_days(frame: pd.DataFrame, target: str, config: Config) -> pd.Series:
-    """Days from as_of to the date the outcome becomes known, per row (label latency)."""
-    arrays = _arrays(frame, target, config)
-    far = arrays.known_at == np.datetime64("2262-01-01")
-    days = (arrays.known_at - arrays.as_of) / np.timedelta64(1, "D")
-    return pd.Series(np.where(far, np.nan, days), index=frame.index)
 
 
 def describe(origins: Origins, target: str, config: Config) -> str:

@@ -34,6 +34,7 @@ from evaluation import forecast as fc
 from evaluation._plan import TargetPlan, plan_backtest
 from evaluation._summary import ALL, MODELS, POOLED, TARGETS, summarize, tidy_metrics
 from evaluation._windows import Window
+from features.frame import known_at_column
 from retain.config import Config
 from retain.errors import RetainError
 
@@ -136,7 +137,8 @@ def _prepare_truth(truth: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _check_frame(frame: pd.DataFrame) -> None:
-    needed = ("account_id", "as_of", "spine", "segment", "arr", "churn")
+    needed = ["account_id", "as_of", "spine", "segment", "arr", "churn"]
+    needed += [known_at_column(t) for t in TARGETS if t in frame.columns]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise RetainError(

@@ -134,9 +134,7 @@ def _account_defects(source: DataSource, name: str, max_orphan_share: float) -> 
         )
 
 
-def _orphan_defect(
-    source: DataSource, name: str, row: dict, max_orphan_share: float
-) -> Defect:
+def _orphan_defect(source: DataSource, name: str, row: dict, max_orphan_share: float) -> Defect:
     orphan_rows, total = int(row["orphan_rows"]), int(row["rows"] or 0)
     share = orphan_rows / total if total else 1.0
     blocking = share > max_orphan_share

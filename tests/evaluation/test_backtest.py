@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.backtest import plan_backtest, run_backtest
+from evaluation.backtest import MODELS, plan_backtest, run_backtest
 from retain.errors import RetainError
 from tests.evaluation.synthetic import make_frame
 from training.candidates import fit_candidates
@@ -84,7 +84,7 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
     assert summary["data"] == "demo" and summary["n_snapshots"] == len(frame)
     for target in ("churn", "expansion"):
         models = summary["targets"][target]["models"]
-        assert list(models) == ["segmented", "global", "logistic", "scorecard", "oracle"]
+        assert list(models) == list(MODELS)
         for values in models.values():
             for metric in ("roc_auc", "pr_auc", "brier", "log_loss", "ece", "top_decile_lift"):
                 assert values[metric] is not None and math.isfinite(values[metric])
@@ -123,13 +123,7 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
     assert not result.reasons.empty
     assert set(result.reasons["rank"]) == {1, 2, 3}
     # Bands come from the training side: each model's thresholds are recorded per cutoff.
-    assert set(summary["bands"]["2022-10-01"]) == {
-        "segmented",
-        "global",
-        "logistic",
-        "scorecard",
-        "oracle",
-    }
+    assert set(summary["bands"]["2022-10-01"]) == set(MODELS)
 
 
 def test_snapshot_only_data_uses_stratified_kfold(fast_config) -> None:

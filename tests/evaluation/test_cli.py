@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from evaluation.backtest import MODELS
 from retain.cli import app
 
 RETAIN = Path(sys.executable).with_name("retain")
@@ -56,7 +57,9 @@ def test_backtest_command_writes_every_output(small_demo, tmp_path, monkeypatch)
     summary = json.loads((out / "metrics.json").read_text())
     assert len(summary["cutoffs"]) == 2
     churn = summary["targets"]["churn"]["models"]
-    assert set(churn) == {"segmented", "global", "logistic", "scorecard", "oracle"}
+    assert set(churn) == set(MODELS)
+    assert summary["targets"]["churn"]["evaluation"]["scheme"] in ("rolling", "grouped k-fold")
+    assert "How much the evidence weighs" in (out / "report.html").read_text()
     assert summary["n_snapshots"] > 0 and summary["data"] == str(small_demo)
     tidy = pd.read_parquet(out / "backtest.parquet")
     assert set(tidy["cutoff"]) == {*summary["cutoffs"], "pooled"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation._origins import choose_origins, find_origins, latency_days
+from evaluation._origins import choose_origins, find_origins
 from evaluation._plan import plan_backtest
 from retain.config import Config
 from tests.evaluation.synthetic import make_frame
@@ -58,9 +58,3 @@ def test_no_origin_falls_back_to_grouped_kfold_and_says_why() -> None:
     assert "Cross-validation instead" in expansion.note
     # The hint names the setting that would allow origins.
     assert "[labels] horizon_days" in expansion.note
-
-
-def test_latency_is_the_distance_to_the_known_date() -> None:
-    frame, _, _ = make_frame(n_accounts=10, months=6)
-    assert set(latency_days(frame, "churn", Config())) == {120.0}
-    assert set(latency_days(frame, "expansion", Config())) == {210.0}
