@@ -182,6 +182,38 @@ def green_red_ratio(
     return RatioEstimate(ratio, float(low), float(high), renewed_green.size, renewed_red.size)
 
 
+def bands_at_shares(y_score: ArrayLike, green_share: float, red_share: float) -> np.ndarray:
+    """Bands by rank: the lowest `green_share` of scores green, the highest `red_share` red.
+
+    Comparing models' green/red ratios is fair only at equal band sizes: a model whose red band
+    is a tiny extreme group "wins" the ratio against one with a broad red. Ties go to the band
+    of the tie's first member in rank order, so equal scores share a band.
+    """
+    p = np.asarray(y_score, dtype=float).ravel()
+    n = len(p)
+    out = np.full(n, "yellow", dtype=object)
+    if n == 0:
+        return out
+    order = np.argsort(p, kind="stable")
+    # Every member of a tie takes the smallest rank in it.
+    sorted_p = p[order]
+    first = np.r_[0, np.flatnonzero(sorted_p[1:] != sorted_p[:-1]) + 1]
+    starts = np.repeat(first, np.diff(np.r_[first, n]))
+    tie_rank = np.empty(n, dtype=np.int64)
+    tie_rank[order] = starts
+    out[tie_rank < round(green_share * n)] = "green"
+    out[tie_rank >= n - round(red_share * n)] = "red"
+    return out
+
+
+def equal_share_band_ratio(
+    churned: ArrayLike, y_score: ArrayLike, green_share: float, red_share: float
+) -> float:
+    """Green/red renewal-rate ratio with bands of the given shares (see `bands_at_shares`)."""
+    rates = band_renewal_rates(churned, bands_at_shares(y_score, green_share, red_share))
+    return _ratio(rates["green"], rates["red"])
+
+
 # Name -> f(y_true, y_score) for the metrics every model and target gets.
 SCORE_METRICS = {
     "roc_auc": roc_auc,

@@ -93,3 +93,29 @@ def test_empty_input_is_nan() -> None:
 def test_length_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError, match="y_true has 2 values"):
         metrics.brier([0, 1], [0.5])
+
+
+def test_bands_at_equal_shares_rank_the_scores_and_keep_ties_together() -> None:
+    from evaluation.metrics import bands_at_shares, equal_share_band_ratio
+
+    p = np.array([0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.0])
+    bands = bands_at_shares(p, green_share=0.3, red_share=0.2)
+    assert bands.tolist() == [
+        "red",
+        "green",
+        "yellow",
+        "yellow",
+        "yellow",
+        "green",
+        "red",
+        "yellow",
+        "yellow",
+        "green",
+    ]
+    tied = bands_at_shares(np.array([0.1, 0.1, 0.1, 0.5]), green_share=0.5, red_share=0.25)
+    assert tied.tolist() == ["green", "green", "green", "red"]
+    # The same scores at the same shares give the same ratio, whatever each model's own bands.
+    churned = np.array([1, 0, 0, 0, 1, 0, 1, 0, 0, 0])
+    assert equal_share_band_ratio(churned, p, 0.3, 0.2) == math.inf  # every red account churned
+    churned[0] = 0
+    assert equal_share_band_ratio(churned, p, 0.3, 0.2) == pytest.approx(1.0 / 0.5)
