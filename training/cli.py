@@ -88,6 +88,8 @@ def train_command(
             f"registered {ref.name} version {ref.version} as @{ref.alias} "
             f"({name}, candidate {selection.chosen})"
         )
+    if result.survival_note:
+        console.print(f"no time-to-churn model: {result.survival_note}")
     if result.survival is not None:
         m = result.survival.metrics_
         console.print(

@@ -31,6 +31,7 @@ class TrainResult:
     refs: dict[str, ModelRef] = field(default_factory=dict)
     # Time to churn, fitted when `train` gets coverage ends; logged with the churn model version.
     survival: Any = None
+    survival_note: str = ""  # why there is no survival model, when there is none
     # One row per (target, model, segment): validation rows/positives and METRIC_NAMES.
     metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     # Per target: which LightGBM candidate was registered, and the comparison behind it.
@@ -134,8 +135,14 @@ def train(
             done()
         if coverage_end is not None and "churn" in result.refs:
             step("churn: time-to-churn model")
-            result.survival = _fit_survival(frame, coverage_end, config, cutoff)
-            log_survival(result.survival, result.refs["churn"], config)
+            try:
+                result.survival = _fit_survival(frame, coverage_end, config, cutoff)
+            except RetainError as error:
+                # Data without months to follow (one snapshot date, a short history) still
+                # trains its churn model; serving then answers without a curve.
+                result.survival_note = str(error)
+            else:
+                log_survival(result.survival, result.refs["churn"], config)
     result.metrics = pd.concat(tables, ignore_index=True)
     return result
 

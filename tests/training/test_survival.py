@@ -175,7 +175,7 @@ def test_retain_train_saves_the_survival_model_with_the_churn_model_version(e2e)
 
     folder, result = e2e
     assert "time to churn: S(t) for t = 1.." in result.output
-    churn, ref = load_registered("churn", "challenger")
+    _, ref = load_registered("churn", "challenger")
     survival = load_survival(ref)
     assert survival is not None and survival.n_months_ >= 24
     _, expansion_ref = load_registered("expansion", "challenger")
@@ -184,3 +184,19 @@ def test_retain_train_saves_the_survival_model_with_the_churn_model_version(e2e)
     curves = survival.predict_survival(frame.tail(50))
     assert curves.shape == (50, survival.n_months_)
     assert (np.diff(curves, axis=1) <= 1e-12).all()
+
+
+@pytest.mark.slow
+def test_train_without_months_to_learn_from_keeps_the_churn_model(
+    frame, config, tmp_path, monkeypatch
+):
+    """A survival fit that cannot happen (here: no coverage in force, every month a churn) is a
+    note, not a failed `retain train`."""
+    from training.train import train
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    no_coverage = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    result = train(frame, ("churn",), config, experiment="no-survival", coverage_end=no_coverage)
+    assert "churn" in result.refs
+    assert result.survival is None
+    assert "both outcomes" in result.survival_note
