@@ -182,6 +182,11 @@ def test_no_champion_means_no_silent_challenger(registry, monkeypatch) -> None:
         assert isinstance(result.exception, RetainError)
         assert "--allow-challenger" in str(result.exception)
         assert "no champion" in str(result.exception)
+        scored = CliRunner().invoke(
+            app, ["score", "--data", "nowhere", "--out", "x.parquet", "--model-alias", "champion"]
+        )
+        assert isinstance(scored.exception, RetainError)
+        assert "--allow-challenger" in str(scored.exception)
         allowed = _config("fresh").with_overrides({"serving": {"allow_challenger": True}})
         models = load_model_pair(allowed)
         assert models.churn_info.alias == "challenger"

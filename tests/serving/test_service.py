@@ -84,7 +84,9 @@ def features_of(row: pd.Series, models) -> dict:
 def test_probes(server: dict) -> None:
     client = server["client"]
     assert client.get("/healthz").status_code == 200
-    assert client.get("/readyz").status_code == 200
+    # Readiness is the server's, not one worker's: once 200, every probe says 200 (the audit
+    # saw 7 of 60 answers 503 after the first 200, from a worker still loading).
+    assert [client.get("/readyz").status_code for _ in range(60)] == [200] * 60
     spec = client.get("/docs.json")
     assert spec.status_code == 200
     assert {"/score", "/score_accounts", "/metadata", "/readyz"} <= set(spec.json()["paths"])
