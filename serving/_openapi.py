@@ -201,6 +201,14 @@ def openapi_spec(
                 },
             }
         },
+        "/": {
+            "get": {
+                "operationId": "index",
+                "summary": "The same page as /docs",
+                "security": _PUBLIC,
+                "responses": _ok(text, "HTML page.", "text/html"),
+            }
+        },
         "/docs": {
             "get": {
                 "operationId": "docs",
@@ -275,7 +283,8 @@ def swagger_static_dir() -> Path:
 
 
 def docs_app(spec_of: Callable[[], dict[str, Any]]) -> Any:
-    """A Starlette app for /docs, /docs.json and /docs/static/*."""
+    """A Starlette app for /docs (and /, instead of BentoML's stock page), /docs.json and
+    /docs/static/*."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -290,6 +299,7 @@ def docs_app(spec_of: Callable[[], dict[str, Any]]) -> Any:
 
     return Starlette(
         routes=[
+            Route("/", page, methods=["GET"]),
             Route("/docs", page, methods=["GET"]),
             Route("/docs.json", spec, methods=["GET"]),
             Mount("/docs/static", StaticFiles(directory=swagger_static_dir()), name="static"),
@@ -298,4 +308,4 @@ def docs_app(spec_of: Callable[[], dict[str, Any]]) -> Any:
 
 
 def is_docs_path(path: str) -> bool:
-    return path in ("/docs", "/docs.json") or path.startswith("/docs/static/")
+    return path in ("/", "/docs", "/docs.json") or path.startswith("/docs/static/")

@@ -108,6 +108,7 @@ def serve(
         f"{models.expansion_info.version} ({models.expansion_info.alias}) on "
         f"http://{config.serving.host}:{config.serving.port}"
     )
+    del models  # this process only supervises; the workers load their own copies
     if no_auth:
         typer.secho(_NO_AUTH_WARNING, fg=typer.colors.RED, bold=True, err=True)
     state_dir = tempfile.mkdtemp(prefix="retain-serve-")

@@ -498,7 +498,9 @@ def test_docs_page_works_offline_and_the_spec_tells_the_truth(server: dict) -> N
     assert spec["info"]["title"] == "retain scoring API"
     assert spec["info"]["version"] == version("retain")
     assert "imputed_features" in spec["info"]["description"]
+    assert client.get("/").text == page.text  # not BentoML's stock page
     assert set(spec["paths"]) == {
+        "/",
         "/score",
         "/score_accounts",
         "/metadata",
