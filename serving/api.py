@@ -378,13 +378,14 @@ class ScoringApi:
                 self._cached_as_of[(account_id, as_of.isoformat())] = payload
         return fresh
 
-    def metadata_response(self) -> JSONResponse:
+    def metadata_response(self, request_id: str | None = None) -> JSONResponse:
         if not self.ready or self.models is None:
             return self._not_ready()
         models = self.models
         serving = self.config.serving
         return JSONResponse(
             {
+                "request_id": request_id or uuid.uuid4().hex,
                 "model": models.info(),
                 "features": models.feature_names,
                 "categorical_features": sorted(self._categorical),

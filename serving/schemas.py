@@ -175,6 +175,7 @@ class ErrorResponse(BaseModel):
 
 
 class MetadataResponse(BaseModel):
+    request_id: str
     model: Models
     features: list[str]
     categorical_features: list[str]

@@ -45,7 +45,7 @@ from serving.schemas import AccountFeatures, ScoreAccountsRequest, ScoreRequest,
 
 async def _metadata(request: Request) -> Response:
     service = bentoml.get_current_service()
-    return service.api.metadata_response()
+    return service.api.metadata_response(request_id_of(request.scope))
 
 
 _routes = Starlette(routes=[Route("/metadata", _metadata, methods=["GET"])])

@@ -455,6 +455,7 @@ def test_the_request_id_is_echoed_or_generated(server: dict) -> None:
     assert failed.headers["x-request-id"] == failed.json()["request_id"] == "r-9"
     unusable = client.get("/metadata", headers={**AUTH, "X-Request-ID": "has space"})
     assert unusable.headers["x-request-id"] != "has space"
+    assert unusable.json()["request_id"] == unusable.headers["x-request-id"]
 
 
 @pytest.mark.parametrize(
