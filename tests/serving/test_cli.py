@@ -115,3 +115,27 @@ def test_serve_reports_an_unreadable_model_cleanly(trained: dict, tmp_path, monk
     result = CliRunner().invoke(app, ["serve", "--no-auth", "--model-path", str(broken)])
     assert isinstance(result.exception, RetainError)
     assert "Cannot load the churn model" in str(result.exception)
+
+
+def test_serve_refuses_an_unknown_missing_values_mode(trained: dict, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--no-auth", "--model-path", str(trained["folder"]), "--missing-values", "zero"],
+    )
+    assert isinstance(result.exception, RetainError)
+    assert "missing_values must be one of impute, reject" in str(result.exception)
+
+
+def test_serve_refuses_a_model_folder_without_a_missing_value_policy(
+    trained: dict, tmp_path, monkeypatch
+) -> None:
+    import shutil
+
+    old = tmp_path / "models"
+    shutil.copytree(trained["folder"], old)
+    (old / "expansion" / "missing_policy.json").unlink()  # saved before the policy existed
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["serve", "--no-auth", "--model-path", str(old)])
+    assert isinstance(result.exception, RetainError)
+    assert "missing_policy.json" in str(result.exception)
