@@ -68,7 +68,7 @@ def fit_candidates(
     small = dict(config.training.small_data_params)
     models: dict[str, Any] = {
         "segmented": SegmentedModel(target, config, segment_params=segment_params),
-        "small_data": SegmentedModel(target, config, booster_params=small),
+        "small_data": SegmentedModel(target, config, booster_params=small, segmentation="none"),
         "logistic": LogisticBaseline(target, config),
         "scorecard": RuleScorecard(target, config),
     }
@@ -82,6 +82,8 @@ def fit_candidates(
     # The segmented model already trained the global booster on the same rows.
     models["global"] = GlobalModel.from_segmented(models["segmented"])
     lightgbm = {name: models[name] for name in ("segmented", "global", "small_data")}
-    selection = select_candidate(lightgbm, {}, rows, target, config, n_bootstrap=0)
+    # Fewer replicates than `retain train` uses: the rule is the same, and a backtest runs it
+    # once per window and target.
+    selection = select_candidate(lightgbm, {}, rows, target, config, n_bootstrap=100)
     models["chosen"] = models[selection.chosen]
     return {name: models[name] for name in CANDIDATES}

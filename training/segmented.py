@@ -1,10 +1,10 @@
-"""SegmentedModel: one LightGBM booster per segment, calibrated per segment, stored without pickle.
+"""SegmentedModel: the global booster refined per segment, calibrated, stored without pickle.
 
-A segment with enough positive labels in its training window gets its own booster; one with too
-few uses the global booster (trained on every segment), and `segment_strategy_` says which and
-why. Either way the segment gets its own calibrator, fitted on out-of-time rows, so its
-probabilities match its own base rate. Segments unseen at fit time use the global booster and
-the global calibrator.
+A segment with enough positive labels in its training window gets a refinement of the global
+booster (LightGBM `init_score`), kept only where it ranks the segment's out-of-time rows better;
+the others use the global booster, and `segment_strategy_` says which and why. A refined segment
+gets its own calibrator, fitted on out-of-time rows; every other segment, and segments unseen at
+fit time, use the global booster's calibration.
 """
 
 from __future__ import annotations
@@ -207,13 +207,14 @@ class SegmentedModel:
                 strategy[segment] = "global"
                 reasons[segment] = "one score for all: global booster and calibration"
             calibration_rows = in_segment & valid
-            if refine:
-                calibrator = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
-                if calibrator is IDENTITY and strategy[segment] == "global":
-                    # One class out of time: the global mapping beats the raw probability.
-                    calibrator = global_calibrator
-            else:
-                calibrator = global_calibrator
+            calibrator = global_calibrator
+            if strategy[segment] == "refined":
+                # A refined margin is the segment's own scale: it needs its own mapping. A
+                # segment on the global booster keeps the global mapping: recalibrating it on
+                # its few out-of-time rows reorders accounts across segments by noise (measured:
+                # backtest ROC-AUC 0.02 below the global model at 1,000 accounts).
+                own = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
+                calibrator = own if own is not IDENTITY else global_calibrator
             calibrators[segment] = calibrator
             p_valid = calibrator.predict(margin[calibration_rows])
             metrics[segment] = {

@@ -7,16 +7,18 @@ one booster format), so every candidate is a `SegmentedModel`:
   only where it ranks the segment's out-of-time rows better (never worse than global by
   construction on the evidence at hand);
 - `global`: one booster and one calibration for all;
-- `small_data`: the segmented model with stronger regularization (`[training]
+- `small_data`: one booster for all with stronger regularization (`[training]
   small_data_params`): the defaults overfit small tabular books, where logistic regression wins;
 - `tuned`: the segmented model with Optuna's parameters per segment, when `--tune N` is given.
 
 All are fitted on the same rows and validated on the same out-of-time rows (the latest by the
-target's known date). The best by the primary metric (`[evaluation] primary_metric`) is the
-challenger; the comparison carries a paired bootstrap interval over accounts for each candidate
-against the chosen one, so a reader sees whether the choice is beyond noise. The baselines are
-reported beside them, and the selection says so when logistic regression beats every LightGBM
-candidate.
+target's known date). `global` is the default; another candidate replaces the current choice
+only when it beats it on the primary metric (`[evaluation] primary_metric`) beyond the noise:
+the 95% interval of the paired difference (accounts resampled) lies entirely on the better
+side. Those rows also fitted each candidate's calibration and segment choices, so a margin
+within the noise is no evidence: the simpler model wins ties. The comparison table carries
+every model's interval against the chosen one; the baselines are reported beside them, and the
+selection says so when logistic regression beats every LightGBM candidate.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def candidate_models(
     models = {
         "segmented": SegmentedModel(target, config),
         "global": SegmentedModel(target, config, segmentation="none"),
-        "small_data": SegmentedModel(target, config, booster_params=small),
+        "small_data": SegmentedModel(target, config, booster_params=small, segmentation="none"),
     }
     if segment_params:
         models["tuned"] = SegmentedModel(target, config, segment_params=dict(segment_params))
@@ -125,8 +127,31 @@ def select_candidate(
     validation = rows[valid]
     probabilities = {name: m.predict_proba(validation)[:, 1] for name, m in candidates.items()}
     scores = {name: metric_value(metric, y, p) for name, p in probabilities.items()}
+
+    def beats(name: str, current: str) -> bool:
+        if n_bootstrap <= 0:
+            better = (
+                scores[name] < scores[current]
+                if lower_is_better
+                else scores[name] > scores[current]
+            )
+            return bool(better)
+        low, high = _paired_interval(
+            y,
+            probabilities[name],
+            probabilities[current],
+            accounts,
+            metric,
+            config.training.seed,
+            n_bootstrap,
+        )
+        return bool(high < 0) if lower_is_better else bool(low > 0)
+
     ordered = sorted(scores, key=lambda n: scores[n] if lower_is_better else -scores[n])
-    chosen = ordered[0]
+    chosen = "global" if "global" in candidates else ordered[0]
+    for name in ordered:
+        if name != chosen and beats(name, chosen):
+            chosen = name
     reference = probabilities[chosen]
     all_probabilities = {**probabilities, **baselines}
     table = []
@@ -154,8 +179,15 @@ def select_candidate(
             }
         )
     frame = pd.DataFrame(table)
-    note = f"{chosen} has the best out-of-time {metric} ({scores[chosen]:.4f})"
-    runner_up = ordered[1] if len(ordered) > 1 else None
+    best = ordered[0]
+    if best == chosen:
+        note = f"{chosen} has the best out-of-time {metric} ({scores[chosen]:.4f})"
+    else:
+        note = (
+            f"{chosen} is kept ({metric} {scores[chosen]:.4f}): no candidate beats it beyond "
+            f"the bootstrap noise"
+        )
+    runner_up = next((n for n in ordered if n != chosen), None)
     if runner_up is not None and n_bootstrap > 0:
         row = frame.set_index("model").loc[runner_up]
         note += (

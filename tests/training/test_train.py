@@ -80,8 +80,11 @@ def test_the_registered_model_is_the_best_candidate_by_the_primary_metric(e2e, r
             for name in ("segmented", "global", "small_data", "tuned")
         }
         scores = {name: run.data.metrics["valid_pr_auc"] for name, run in candidates.items()}
-        assert scores[chosen] == max(scores.values())
-        assert f"{chosen} has the best out-of-time pr_auc" in version.tags["selection"]
+        note = version.tags["selection"]
+        if scores[chosen] == max(scores.values()):
+            assert f"{chosen} has the best out-of-time pr_auc" in note
+        else:  # a better point estimate within the noise does not displace global
+            assert chosen == "global" and "beyond the bootstrap noise" in note
 
 
 def test_metrics_table_compares_models_side_by_side(e2e):
