@@ -152,6 +152,7 @@ def log_and_register(
 
 
 SURVIVAL_TAG = "survival_model_uri"  # on a churn model version: its time-to-churn model
+SURVIVAL_SHA256_TAG = "retain.survival_sha256"  # {file: SHA-256} of those artifacts
 
 
 def log_survival(model: Any, churn: ModelRef, config: Config | None = None) -> str:
@@ -168,8 +169,12 @@ def log_survival(model: Any, churn: ModelRef, config: Config | None = None) -> s
     with tempfile.TemporaryDirectory(prefix="retain-survival-") as tmp:
         saved = model.save(Path(tmp) / "survival_model")
         mlflow.log_artifacts(str(saved), artifact_path="survival_model")
+        digests = artifact_digests(saved)
     uri = f"runs:/{run.info.run_id}/survival_model"
     client.set_model_version_tag(churn.name, churn.version, SURVIVAL_TAG, uri)
+    client.set_model_version_tag(
+        churn.name, churn.version, SURVIVAL_SHA256_TAG, json.dumps(digests, sort_keys=True)
+    )
     return uri
 
 
@@ -180,11 +185,16 @@ def load_survival(churn: ModelRef, config: Config | None = None) -> Any | None:
     from training.survival import SurvivalModel
 
     config = config or Config()
-    uri = _client(config).get_model_version(churn.name, churn.version).tags.get(SURVIVAL_TAG)
+    tags = _client(config).get_model_version(churn.name, churn.version).tags
+    uri = tags.get(SURVIVAL_TAG)
     if not uri:
         return None
+    what = f"the survival model of {churn.name} version {churn.version}"
+    if SURVIVAL_SHA256_TAG not in tags:
+        raise RetainError(f"{what} has no recorded SHA-256; train it again (`retain train`)")
     with tempfile.TemporaryDirectory(prefix="retain-load-survival-") as tmp:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+        verify_digests(artifact_digests(local), json.loads(tags[SURVIVAL_SHA256_TAG]), what)
         return SurvivalModel.load(local)
 
 

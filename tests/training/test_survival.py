@@ -200,3 +200,37 @@ def test_train_without_months_to_learn_from_keeps_the_churn_model(
     assert "churn" in result.refs
     assert result.survival is None
     assert "both outcomes" in result.survival_note
+
+
+def test_registry_round_trip_refuses_a_changed_survival_artifact(fitted, tmp_path, monkeypatch):
+    """log_survival records the files' SHA-256 on the churn version; load_survival checks it."""
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    from training.registry import ModelRef, load_survival, log_survival
+    from training.tracking import configure_mlflow
+
+    model, frame, _ = fitted
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    configure_mlflow(Config())  # tracking and registry both in tmp_path
+    mlflow.set_experiment("survival-registry")
+    client = MlflowClient()
+    client.create_registered_model("retain-churn")
+    with mlflow.start_run() as run:
+        version = client.create_model_version(
+            "retain-churn", source=f"{run.info.artifact_uri}/churn_model", run_id=run.info.run_id
+        ).version
+        ref = ModelRef(name="retain-churn", version=str(version))
+        log_survival(model, ref)
+    loaded = load_survival(ref)
+    np.testing.assert_allclose(loaded.predict_survival(frame), model.predict_survival(frame))
+    hazard = Path(urlparse(run.info.artifact_uri).path) / "survival_model" / "hazard.txt"
+    hazard.write_text(hazard.read_text() + "\n", encoding="utf-8")
+    with pytest.raises(RetainError, match=r"hazard\.txt has SHA-256"):
+        load_survival(ref)
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
