@@ -240,6 +240,18 @@ class DriftConfig:
 
 
 @dataclass(frozen=True)
+class SurvivalConfig:
+    """Time to churn: the discrete-time hazard model (training.survival)."""
+
+    # Months with no renewal point in them or the next month carry almost no churn (coverage
+    # ends at contract ends): keep this share of them, weighted back by 1 / share. On the demo
+    # shape keeping all of them gave no better curve for twice the time (docs/benchmarks.md).
+    far_month_share: float = 0.25
+    # Accounts held out (by a hash of the id) to stop the boosting early.
+    valid_share: float = 0.2
+
+
+@dataclass(frozen=True)
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -250,6 +262,7 @@ class Config:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    survival: SurvivalConfig = field(default_factory=SurvivalConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""

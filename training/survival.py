@@ -55,15 +55,16 @@ class SurvivalModel:
     `fit(X, y)`: X a feature frame (one row per snapshot), y a frame with `duration` (months
     observed) and `event` (churned in the last observed month), e.g. from
     `features.person_months.survival_outcome`. `far_month_share` keeps that share of the months
-    far from any renewal point (weighted back); `valid_share` of accounts stop the boosting early.
+    far from any renewal point (weighted back); `valid_share` of accounts stop the boosting early;
+    both default to the config's [survival] section.
     """
 
     def __init__(
         self,
         config: Config | None = None,
         n_months: int | None = None,
-        far_month_share: float = 0.25,
-        valid_share: float = 0.2,
+        far_month_share: float | None = None,
+        valid_share: float | None = None,
     ) -> None:
         self.config = config
         self.n_months = n_months
@@ -85,11 +86,17 @@ class SurvivalModel:
             raise RetainError("SurvivalModel.fit needs an 'account_id' column in the feature frame")
         config = self.config or Config()
         tc = config.training
+        far_share = (
+            config.survival.far_month_share
+            if self.far_month_share is None
+            else self.far_month_share
+        )
+        valid_share = config.survival.valid_share if self.valid_share is None else self.valid_share
         X = X.reset_index(drop=True)
         y = y.reset_index(drop=True)
         n_months = self.n_months or curve_months(X.get("contract_term_days"))
         spec = DesignSpec.from_frame(X)
-        person_months = expand(X, y, n_months, far_month_share=self.far_month_share, seed=tc.seed)
+        person_months = expand(X, y, n_months, far_month_share=far_share, seed=tc.seed)
         events = int(person_months["event"].sum())
         if events == 0 or events == len(person_months):
             raise RetainError(
@@ -104,7 +111,7 @@ class SurvivalModel:
         # Early stopping on whole accounts held out (seeded by the account id's hash): an
         # account's snapshots overlap in time, so splitting rows would leak the answer.
         hashed = pd.util.hash_array(X["account_id"].astype(str).to_numpy(), categorize=True)
-        held_out = (hashed % 1000) < int(self.valid_share * 1000)
+        held_out = (hashed % 1000) < int(valid_share * 1000)
         valid = held_out[rows]
         names = [*spec.feature_names, *TIME_COVARIATES]
         params = {**_booster.base_params(tc), "metric": ["binary_logloss"]}
@@ -149,7 +156,8 @@ class SurvivalModel:
             "valid_person_months": int(valid.sum()),
             "valid_log_loss": None if valid_loss is None else float(valid_loss),
             "num_trees": int(self.booster_.num_trees()),
-            "far_month_share": self.far_month_share,
+            "far_month_share": far_share,
+            "valid_share": valid_share,
         }
         return self
 
@@ -194,8 +202,6 @@ class SurvivalModel:
             "design": self.design_.to_json(),
             "n_months": self.n_months_,
             "time_covariates": list(TIME_COVARIATES),
-            "far_month_share": self.far_month_share,
-            "valid_share": self.valid_share,
             "metrics": self.metrics_,
         }
         write_json(directory / _MODEL_FILE, payload)
@@ -215,10 +221,7 @@ class SurvivalModel:
             )
         if list(payload.get("time_covariates", [])) != list(TIME_COVARIATES):
             raise RetainError(f"{path} was saved with other time covariates; train it again")
-        model = cls(
-            far_month_share=float(payload["far_month_share"]),
-            valid_share=float(payload["valid_share"]),
-        )
+        model = cls()
         model.booster_ = _booster.booster_from_file(str(directory / _BOOSTER_FILE))
         model.design_ = DesignSpec.from_json(payload["design"])
         model.feature_names_ = list(model.design_.feature_names)
