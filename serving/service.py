@@ -52,8 +52,10 @@ _routes = Starlette(routes=[Route("/metadata", _metadata, methods=["GET"])])
 
 _settings = settings_from_env(os.environ)
 # Shared by the workers of one `retain serve` (absent under a bare `bentoml serve`).
+_options = service_options(_settings)
 _state = (
-    SharedState(Path(_settings.state_dir), _settings.config.serving.workers)
+    # As many workers as BentoML starts (one under --bentoml-defaults).
+    SharedState(Path(_settings.state_dir), int(_options.get("workers", 1)))
     if _settings.state_dir
     else None
 )
@@ -72,7 +74,7 @@ def _docs_for(scope: dict) -> object | None:
     return _docs if is_docs_path(scope["path"]) else None
 
 
-@bentoml.service(name="retain", **service_options(_settings))
+@bentoml.service(name="retain", **_options)
 @bentoml.asgi_app(_routes, path="/")
 class RetainService:
     """Churn and expansion scores with reasons and signals for B2B SaaS accounts."""
