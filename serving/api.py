@@ -105,8 +105,8 @@ def service_options(settings: Settings) -> dict[str, Any]:
         "threads": 1,
         "logging": {"access": {"enabled": False}},
         "metrics": {"enabled": False},
-        # No max_concurrency here: BentoML's own limit answers 503; serving._limits answers
-        # 429 at serving.max_concurrency instead.
+        # No max_concurrency here: BentoML's own limit answers 503; our ConcurrencyLimit
+        # (serving._middleware) answers 429 at serving.max_concurrency instead.
         "traffic": {"timeout": 30},
     }
 
@@ -196,9 +196,9 @@ class ScoringApi:
         request_id = request_id or uuid.uuid4().hex
         body = b"".join(
             (
-                b'{"request_id":"',
-                request_id.encode(),
-                b'","model":',
+                b'{"request_id":',
+                json.dumps(request_id).encode(),  # a caller's id may hold quotes
+                b',"model":',
                 self._model_json,
                 b',"results":[',
                 b",".join(parts),

@@ -453,6 +453,8 @@ def test_the_request_id_is_echoed_or_generated(server: dict) -> None:
     )
     assert failed.status_code == 400
     assert failed.headers["x-request-id"] == failed.json()["request_id"] == "r-9"
+    quoted = post(server, "/score_accounts", body, headers={**AUTH, "X-Request-ID": 'a"}\\x'})
+    assert quoted.json()["request_id"] == 'a"}\\x'  # escaped in the JSON body
     unusable = client.get("/metadata", headers={**AUTH, "X-Request-ID": "has space"})
     assert unusable.headers["x-request-id"] != "has space"
     assert unusable.json()["request_id"] == unusable.headers["x-request-id"]
