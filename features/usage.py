@@ -127,6 +127,10 @@ def key_events_slope_12w_pct(d: ir.Table) -> ir.Value:
     return ratio(slope, mean) * 100.0
 
 
+def key_events_12w(d: ir.Table) -> ir.Value:
+    return d.key_events.sum(where=d.age <= 7 * WEEKS)
+
+
 def events_14d(d: ir.Table) -> ir.Value:
     return d.events.sum(where=d.age <= 14)
 
@@ -140,6 +144,7 @@ DAY_AGGREGATES = (
     events_prior_28d,
     key_events_28d,
     key_events_prior_28d,
+    key_events_12w,
     events_14d,
     events_prior_14d,
 )
@@ -183,12 +188,23 @@ def weekly_active_users_slope_12w_pct(u: ir.Table) -> ir.Value:
     return ratio(slope, mean) * 100.0
 
 
+def active_users_12w(u: ir.Table) -> ir.Value:
+    return _active_in(u, (1 << WEEKS) - 1)
+
+
+def active_user_weeks_12w(u: ir.Table) -> ir.Value:
+    """User-weeks of activity over 12 weeks (a user active in 5 of the weeks counts 5)."""
+    return sum((_weekly_active_users(u, k) for k in range(WEEKS)), ibis.literal(0))
+
+
 USER_AGGREGATES = (
     active_users_7d,
     active_users_28d,
     active_users_prior_28d,
     active_users_90d,
     weekly_active_users_slope_12w_pct,
+    active_users_12w,
+    active_user_weeks_12w,
 )
 
 
@@ -211,6 +227,18 @@ def key_events_per_active_user_28d_change_pct(s: ir.Table) -> ir.Value:
     """Depth trend: key events per active user in the last 28 days vs the 28 days before."""
     prior = ratio(s.key_events_prior_28d, s.active_users_prior_28d)
     return change_pct(s.key_events_per_active_user_28d, prior)
+
+
+def weekly_stickiness_12w(s: ir.Table) -> ir.Value:
+    """Share of the 12 weeks the account's users were active in, on average (WAU over 12-week
+    users): habitual use, where a login count cannot tell a daily user from a monthly one."""
+    return ratio(s.active_user_weeks_12w, s.active_users_12w * WEEKS)
+
+
+def key_events_per_active_user_week_12w(s: ir.Table) -> ir.Value:
+    """Depth over 12 weeks: key events per active user-week. Steadier than the 28-day depth,
+    so it reads the account's lasting level of value rather than this month's swing."""
+    return ratio(s.key_events_12w, s.active_user_weeks_12w)
 
 
 def seat_utilization_90d(s: ir.Table) -> ir.Value:
@@ -258,6 +286,8 @@ VALUES = (
     "key_events_slope_12w_pct",
     "key_events_per_active_user_28d_change_pct",
     "seat_utilization_90d",
+    "weekly_stickiness_12w",
+    "key_events_per_active_user_week_12w",
 )
 USER_VALUES = (
     "active_users_28d_change_pct",
@@ -266,6 +296,8 @@ USER_VALUES = (
     "seat_utilization",
     "key_events_per_active_user_28d_change_pct",
     "seat_utilization_90d",
+    "weekly_stickiness_12w",
+    "key_events_per_active_user_week_12w",
 )
 
 
@@ -332,7 +364,13 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
         s = s.mutate(
             **{
                 c: s[c].fill_null(0)
-                for c in ("active_users_28d", "active_users_prior_28d", "active_users_90d")
+                for c in (
+                    "active_users_28d",
+                    "active_users_prior_28d",
+                    "active_users_90d",
+                    "active_users_12w",
+                    "active_user_weeks_12w",
+                )
             }
         )
         derived = (
@@ -343,6 +381,8 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
             seat_utilization,
             days_since_last_activity,
             seat_utilization_90d,
+            weekly_stickiness_12w,
+            key_events_per_active_user_week_12w,
         )
     else:
         counts = [c for c in counts if c not in USER_COUNTS]

@@ -132,6 +132,14 @@ CATALOGUE: dict[str, Entry] = {
     "key_events_per_active_user_28d_change_pct": _change(
         "Key events per active user", " over the last 28 days"
     ),
+    "weekly_stickiness_12w": _format(
+        "Weekly habit", "ratio", "Users active in {v:.0f}% of weeks (12 weeks)", 100.0
+    ),
+    "key_events_per_active_user_week_12w": _format(
+        "Depth of use (12 weeks)",
+        "events per user",
+        "{v:,.1f} key events per active user-week (12 weeks)",
+    ),
     "seat_utilization_90d": _format(
         "Users per seat (90 days)",
         "ratio",

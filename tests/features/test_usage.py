@@ -41,6 +41,9 @@ def test_usage_values_on_a_hand_built_account():
     assert r["key_events_slope_12w_pct"] == pytest.approx(0.0)  # 7 reports every week
     assert r["key_events_per_active_user_28d_change_pct"] == 0.0  # 14 per user in both periods
     assert r["seat_utilization_90d"] == pytest.approx(2 / 20)
+    # 12 weeks: u1 active in all 12, u2 in the last 6 (back 1-40 days reaches week 6).
+    assert r["weekly_stickiness_12w"] == pytest.approx(18 / 24)
+    assert r["key_events_per_active_user_week_12w"] == pytest.approx(84 / 18)  # u1's reports
 
 
 def _usage(counts_by_day: dict[int, list[str]]) -> pd.DataFrame:
