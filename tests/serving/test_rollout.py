@@ -74,12 +74,12 @@ def _workers(server) -> list:
 
 
 def _kill_a_worker_and_wait(server, done) -> list[int]:
-    """SIGKILL one worker; collect /readyz codes until `done(codes)` (or for 60 s)."""
+    """SIGKILL one worker; collect /readyz codes until `done(codes)` (or for 120 s)."""
     victim = _workers(server)[0]
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     codes: list[int] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a worker restart loads MLflow and the models: ~20 s
     with httpx.Client(base_url=server.base, timeout=5) as client:
         while time.monotonic() < deadline and not done(codes):
             try:
