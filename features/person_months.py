@@ -84,14 +84,21 @@ def curve_months(contract_term_days: pd.Series | np.ndarray | None) -> int:
 
 
 def month_ends(as_of: pd.Series, n_months: int) -> np.ndarray:
-    """(n, n_months + 1) datetime64: as_of + k calendar months for k = 0..n_months."""
-    as_of = pd.to_datetime(pd.Series(np.asarray(as_of))).astype("datetime64[ns]")
-    unique, inverse = np.unique(as_of.to_numpy(), return_inverse=True)
-    base = pd.DatetimeIndex(unique)
-    table = np.stack(
-        [(base + pd.DateOffset(months=k)).to_numpy() for k in range(n_months + 1)], axis=1
+    """(n, n_months + 1) datetime64[ns]: as_of + k calendar months for k = 0..n_months, the day
+    of month clipped to the target month's length (as pandas' DateOffset(months=k))."""
+    stamps = pd.to_datetime(pd.Series(np.asarray(as_of))).to_numpy().astype("datetime64[ns]")
+    unique, inverse = np.unique(stamps, return_inverse=True)
+    day = unique.astype("datetime64[D]")
+    time_of_day = unique - day.astype("datetime64[ns]")
+    month = day.astype("datetime64[M]")
+    day_of_month = (day - month.astype("datetime64[D]")).astype(np.int64)
+    target = month[:, None] + np.arange(n_months + 1)
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+        np.int64
     )
-    return table[inverse]
+    shifted = target.astype("datetime64[D]") + np.minimum(day_of_month[:, None], length - 1)
+    table = shifted.astype("datetime64[ns]") + time_of_day[:, None]
+    return table[inverse.reshape(-1)]
 
 
 def event_month(as_of: pd.Series, end: pd.Series, n_months: int) -> np.ndarray:

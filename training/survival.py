@@ -170,13 +170,16 @@ class SurvivalModel:
     def predict_hazard(self, X: pd.DataFrame) -> np.ndarray:
         """(n, n_months_): h(k | x) for months k = 1 .. n_months_."""
         self._check_fitted()
-        X = X.reset_index(drop=True)
         k = self.n_months_
+        schedule = _schedule(X)
         out = np.empty((len(X), k), dtype=np.float64)
         for first in range(0, len(X), _PREDICT_CHUNK):
-            chunk = X.iloc[first : first + _PREDICT_CHUNK]
+            whole = len(X) <= _PREDICT_CHUNK
+            chunk = X if whole else X.iloc[first : first + _PREDICT_CHUNK]
             base = self.design_.matrix(chunk)
-            covariates = time_covariates(chunk, k)
+            covariates = time_covariates(
+                schedule if whole else schedule.iloc[first : first + _PREDICT_CHUNK], k
+            )
             matrix = np.hstack(
                 [np.repeat(base, k, axis=0)]
                 + [covariates[name].reshape(-1, 1) for name in TIME_COVARIATES]
@@ -300,7 +303,26 @@ def anchored_curves(
     """The served curves: the model's, anchored to each row's calibrated churn probability."""
     from features.person_months import window_months
 
-    return anchor_to_churn(model.predict_survival(X), window_months(X, config), churn_probability)
+    return anchor_to_churn(
+        model.predict_survival(X), window_months(_schedule(X), config), churn_probability
+    )
+
+
+_SCHEDULE_COLUMNS = ("as_of", "churn_window_end", "days_to_renewal", "contract_term_days")
+
+
+def _schedule(X: pd.DataFrame) -> pd.DataFrame:
+    """The few columns the month arithmetic reads, dates parsed once (an API frame carries ISO
+    text): a small frame, so the wide feature frame is neither copied nor parsed again."""
+    out = pd.DataFrame(index=pd.RangeIndex(len(X)))
+    for column in _SCHEDULE_COLUMNS:
+        if column not in X.columns:
+            continue
+        values = X[column].to_numpy()
+        if column in ("as_of", "churn_window_end"):
+            values = pd.to_datetime(pd.Series(values), format="ISO8601").to_numpy()
+        out[column] = values
+    return out
 
 
 __all__ = [
