@@ -106,6 +106,8 @@ def test_score_and_score_accounts_answer_with_the_curve(with_survival, tmp_path)
     AccountResult(**answer)  # the declared response model accepts it
     stored = json.loads(asyncio.run(api.score_accounts([results[0]["account_id"]], None)).body)
     assert stored["results"][0]["survival"] == results[0]["survival"]
+    document = json.dumps(api.openapi())  # the served OpenAPI document declares both fields
+    assert '"survival"' in document and '"expected_months_retained"' in document
 
 
 def test_the_openapi_schema_declares_the_curve():
