@@ -90,6 +90,7 @@ def survival_svg(curve: Sequence[float] | None, months: int = 24) -> str:
     width, height, pad = 160, 48, 3
     points = [1.0, *[float(v) for v in curve[:months]]]
     n = len(points) - 1
+    # An open path ("M x,y x,y ..." is a line through the points) renders the same everywhere.
     xy = " ".join(
         f"{pad + (width - 2 * pad) * i / n:.1f},{pad + (height - 2 * pad) * (1 - s):.1f}"
         for i, s in enumerate(points)
@@ -100,5 +101,5 @@ def survival_svg(curve: Sequence[float] | None, months: int = 24) -> str:
         f'aria-label="survival curve over {n} months">'
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f6f8fa"/>'
         f'<line x1="{mid:.1f}" y1="0" x2="{mid:.1f}" y2="{height}" stroke="#d0d7de"/>'
-        f'<polyline fill="none" stroke="#cf222e" stroke-width="1.5" points="{xy}"/></svg>'
+        f'<path fill="none" stroke="#cf222e" stroke-width="1.5" d="M{xy}"/></svg>'
     )
