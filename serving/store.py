@@ -73,6 +73,7 @@ class StoredAccount:
     segment: str | None
     features: dict[str, Any]
     stored_at: pd.Timestamp
+    renewal_date: str | None
     result: dict[str, Any] | None
     churn_version: str | None
     expansion_version: str | None
@@ -227,6 +228,7 @@ def read_store(
         where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         query = f"""
             SELECT s.account_id, CAST(s.as_of AS VARCHAR) AS as_of, s.segment, s.features,
+                   CAST(s.renewal_date AS VARCHAR) AS renewal_date,
                    s.stored_at, c.churn_version, c.expansion_version, c.churn_probability,
                    c.expansion_probability, c.health_band, c.reasons, c.expansion_reasons,
                    c.signals, c.scored_at, c.result
@@ -264,6 +266,7 @@ def read_store(
             segment=row["segment"],
             features=json.loads(row["features"]),
             stored_at=pd.Timestamp(row["stored_at"]),
+            renewal_date=row["renewal_date"],
             result=result,
             churn_version=row["churn_version"],
             expansion_version=row["expansion_version"],
