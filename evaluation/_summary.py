@@ -92,6 +92,7 @@ def tidy_metrics(
                     continue
                 for metric, value in _score_metrics(part, target, n_boot, seed).items():
                     records.append((cutoff, model, target, segment, metric, float(value)))
+    records += _equal_share_records(predictions, windows)
     if not forecast_table.empty:
         value_columns = [
             "arr_at_as_of",
@@ -114,6 +115,68 @@ def tidy_metrics(
     return pd.DataFrame.from_records(
         records, columns=["cutoff", "model", "target", "segment", "metric", "value"]
     )
+
+
+def _equal_share_records(
+    predictions: pd.DataFrame, windows: Sequence[str]
+) -> list[tuple[str, str, str, str, str, float]]:
+    """`band_renewal_ratio_equal_shares` of every model, per window and pooled.
+
+    Each model's own bands differ in size, and a model whose red band is a small extreme group
+    "wins" the green/red ratio while ranking worse: so every model is also banded at the band
+    shares of the headline model (`chosen`, else `segmented`) in the same window, by rank of its
+    own scores, on the same rows as the headline ratio (the renewal spine where there is one).
+    """
+    needed = {"model", "cutoff", "band", "churn", "p_churn", "spine"}
+    if predictions.empty or not needed <= set(predictions.columns):
+        return []
+    models = set(predictions["model"])
+    reference = "chosen" if "chosen" in models else "segmented" if "segmented" in models else None
+    if reference is None:
+        return []
+    rows = predictions[predictions["churn"].notna() & predictions["p_churn"].notna()]
+    spine = rows["spine"].astype(str)
+    if (spine == "renewals").any():
+        rows = rows[spine == "renewals"]
+    elif (spine == "monthly").any():
+        rows = rows[spine == "monthly"]
+    banded: list[pd.DataFrame] = []
+    records: list[tuple[str, str, str, str, str, float]] = []
+    for cutoff in windows:
+        window = rows[rows["cutoff"] == cutoff]
+        own = window[window["model"] == reference]["band"]
+        if own.empty or own.isna().any():
+            continue
+        green, red = float((own == "green").mean()), float((own == "red").mean())
+        for model, part in window.groupby("model", sort=False):
+            bands = m.bands_at_shares(part["p_churn"].to_numpy(float), green, red)
+            banded.append(pd.DataFrame({"model": model, "churn": part["churn"], "band": bands}))
+            records.append(
+                (
+                    cutoff,
+                    str(model),
+                    "churn",
+                    ALL,
+                    "band_renewal_ratio_equal_shares",
+                    _ratio_of(part["churn"].to_numpy(float), bands),
+                )
+            )
+    if banded:
+        pooled = pd.concat(banded, ignore_index=True)
+        for model, part in pooled.groupby("model", sort=False):
+            ratio = _ratio_of(part["churn"].to_numpy(float), part["band"].to_numpy(object))
+            records.append(
+                (POOLED, str(model), "churn", ALL, "band_renewal_ratio_equal_shares", ratio)
+            )
+    return records
+
+
+def _ratio_of(churned: Any, bands: Any) -> float:
+    rates = m.band_renewal_rates(churned, bands)
+    green, red = rates["green"], rates["red"]
+    if math.isnan(green) or math.isnan(red):
+        return math.nan
+    return math.inf if red == 0 and green > 0 else (green / red if red > 0 else math.nan)
 
 
 def _by_model_and_segment(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.DataFrame]]:

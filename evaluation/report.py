@@ -40,6 +40,7 @@ _TABLE_METRICS = (
     "arr_caught_10",
     "arr_caught_20",
     "band_renewal_ratio",
+    "band_renewal_ratio_equal_shares",
 )
 
 
@@ -295,7 +296,8 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
     """A few sentences a CS leader can read without knowing what ROC-AUC is."""
     sentences = []
     churn = summary.get("targets", {}).get("churn", {}).get("models", {})
-    segmented = churn.get("segmented") or next(iter(churn.values()), None)
+    # The headline model is the one the selection rule registers ("chosen"), where present.
+    segmented = churn.get("chosen") or churn.get("segmented") or next(iter(churn.values()), None)
     churn_plan = summary.get("targets", {}).get("churn", {}).get("evaluation") or {}
     n_windows = len(churn_plan.get("windows", summary.get("cutoffs", [])))
     spacing = churn_plan.get("spacing")
@@ -330,6 +332,14 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
             f"The model separates churners from renewers {'better' if better else 'worse'} than "
             f"a points-based rule scorecard (ROC-AUC {segmented['roc_auc']:.2f} vs "
             f"{scorecard['roc_auc']:.2f}; 0.5 is a coin toss, 1.0 perfect)."
+        )
+    ours = (segmented or {}).get("band_renewal_ratio_equal_shares")
+    theirs = (scorecard or {}).get("band_renewal_ratio_equal_shares")
+    if ours is not None and theirs is not None:
+        sentences.append(
+            f"With bands of the same sizes for both, green accounts renewed {ours:.2f}x as often "
+            f"as red ones by the model and {theirs:.2f}x by the scorecard (each model's own "
+            "bands differ in size, which can flatter a model with a tiny red band)."
         )
     forecast = summary.get("forecast", {})
     if forecast.get("grr_error_pct") is not None:
