@@ -49,9 +49,18 @@ def test_too_few_positive_accounts_lowers_k_or_gives_the_reason() -> None:
     assert isinstance(reason, str) and "1 positive" in reason
 
 
+def _logistic_only(rows, target, config, cutoff=None):
+    # One real, fast candidate: this test is about which rows train and score, not the models.
+    from training.baselines import LogisticBaseline
+
+    return {"logistic": LogisticBaseline(target, config).fit(rows, rows[target].astype(int))}
+
+
 def test_kfold_backtest_scores_each_account_in_one_fold_only(demo_frame, fast_config) -> None:
     frame, _, data_end = demo_frame
-    result = run_backtest(frame, fast_config, cutoffs="kfold", data_end=data_end)
+    result = run_backtest(
+        frame, fast_config, cutoffs="kfold", data_end=data_end, fit_candidates=_logistic_only
+    )
     assert result.summary["schemes"] == {"churn": GROUPED, "expansion": GROUPED}
     churn = result.predictions[
         (result.predictions["model"] == "logistic") & result.predictions["p_churn"].notna()
