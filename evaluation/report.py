@@ -352,6 +352,11 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
                 else "."
             )
         )
+    evidence = summary.get("targets", {}).get("churn", {}).get("evidence") or {}
+    if evidence.get("thin"):
+        sentences.append(
+            "Read these figures with care: " + "; ".join(evidence["thin"]) + " (see below)."
+        )
     return sentences
 
 

@@ -72,3 +72,15 @@ def test_outputs_written_and_logged(result, fast_config, tmp_path, monkeypatch) 
     )
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "backtest")}
     assert "backtest/report.html" in artifacts and "backtest/metrics.json" in artifacts
+
+
+def test_report_states_the_scheme_and_how_much_the_evidence_weighs(result) -> None:
+    html = render_report(result)
+    assert "<h2>How much the evidence weighs</h2>" in html
+    assert "<h3>churn: rolling (quarterly)</h3>" in html
+    evidence = result.summary["targets"]["churn"]["evidence"]
+    assert evidence["sentence"] in html
+    # Two origins with n_cutoffs = 2: thin, and the summary for the CS leader says so.
+    assert evidence["thin"] and "Read these figures with care" in plain_summary(result.summary)[-1]
+    low, high = result.summary["targets"]["churn"]["models"]["segmented"]["roc_auc_ci"]
+    assert f"[{low:.2f}, {high:.2f}]" in html  # the pooled table shows the interval
