@@ -61,13 +61,6 @@ def _snapshot_order(table: ir.Table) -> pd.DataFrame:
     return table.order_by(SNAPSHOT_ID).to_pandas().reset_index(drop=True)
 
 
-def _temporary_tables(source: DataSource) -> set[str]:
-    rows = source.connection.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary"
-    ).fetchall()
-    return {row[0] for row in rows}
-
-
 def build_features(
     source: DataSource,
     config: Config,
@@ -94,7 +87,7 @@ def build_features(
         if task is not None:
             progress.update(task, advance=1, description=description)
 
-    before = _temporary_tables(source)
+    before = source.temporary_tables()
     try:
         spine_expr = snapshot_spine(
             source, config, spine=spine or "monthly", as_of=as_of, account_ids=account_ids
@@ -123,13 +116,14 @@ def build_features(
             step(family.name)
         parts.append(labels.drop(columns=["renewal_date", "churn_window_end", "arr_at_as_of"]))
         frame = pd.concat(parts, axis=1).drop(columns=SNAPSHOT_ID)
-        given = source.sql("SELECT account_id, segment FROM accounts").drop_duplicates("account_id")
+        accounts = source.table("accounts").select("account_id", "segment").to_pandas()
+        given = accounts.drop_duplicates("account_id")
         given_by_snapshot = frame["account_id"].map(given.set_index("account_id")["segment"])
         arr = frame["arr"].fillna(labels["arr_at_as_of"])
         frame["segment"] = segments(given_by_snapshot, arr, config.segments)
     finally:
-        for name in _temporary_tables(source) - before:
-            source.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+        for name in source.temporary_tables() - before:
+            source.drop_temporary(name)
     step("done")
     return _tidy(frame)
 

@@ -138,6 +138,13 @@ def days_since_last_touch(s: ir.Table) -> ir.Value:
     return days_between(s.as_of, s.last_touch)
 
 
+def _latest_per_day(activities: ir.Table) -> ir.Table:
+    """The latest touch of each account and day: exact for the latest touch before a midnight
+    as_of (a day is entirely before it or not at all), and far fewer rows to range-join."""
+    by_day = activities.group_by(["account_id", activities.timestamp.truncate("D").name("day")])
+    return by_day.aggregate(timestamp=activities.timestamp.max()).select("account_id", "timestamp")
+
+
 def relationship_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table | None:
     parts, counts, values = [], [], []
     if source.has("contacts"):
@@ -154,7 +161,7 @@ def relationship_features(spine: ir.Table, source: DataSource, config: Config) -
         touches = a.group_by(SNAPSHOT_ID).aggregate(
             **{fn.__name__: fn(a) for fn in ACTIVITY_AGGREGATES}
         )
-        last = latest_before(spine, activities.select("account_id", "timestamp"), "timestamp")
+        last = latest_before(spine, _latest_per_day(activities), "timestamp")
         s = (
             spine.select(SNAPSHOT_ID, "as_of")
             .left_join(touches, SNAPSHOT_ID)

@@ -251,6 +251,24 @@ class DataSource:
             raise RetainError(f"Table {name!r} is not available in {self.location}.")
         return self.ibis.table(name)
 
+    # -- engine: what `features.build` needs beyond Ibis expressions --------------------------
+
+    engine = "duckdb"
+
+    def materialize(self, expression: ibis.Table, name: str) -> ibis.Table:
+        """Compute `expression` once into the temporary table `name`; return it as Ibis."""
+        self.ibis.create_table(name, expression, temp=True)
+        return self.ibis.table(name)
+
+    def temporary_tables(self) -> set[str]:
+        rows = self.connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary"
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def drop_temporary(self, name: str) -> None:
+        self.connection.execute(f"DROP TABLE IF EXISTS {_quote(name)}")
+
     @cached_property
     def data_start(self) -> pd.Timestamp | None:
         """The first day of event history (usage, tickets, activities, surveys), or None.

@@ -6,6 +6,7 @@ A ticket exists for a snapshot once created before `as_of`; it counts as resolve
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 from features.source import DataSource
@@ -17,6 +18,7 @@ from features.windows import (
     days,
     in_window,
     nan_as_null,
+    real,
 )
 from retain.config import Config
 
@@ -79,8 +81,10 @@ def open_escalations(t: ir.Table) -> ir.Value:
 
 def median_resolution_hours_90d(t: ir.Table) -> ir.Value:
     """Median hours from creation to resolution of the tickets resolved in the last 90 days."""
-    hours = (t.resolved_at.epoch_seconds() - t.created_at.epoch_seconds()) / SECONDS_PER_HOUR
-    return hours.median(where=_resolved_within(t, 90))
+    seconds = (t.resolved_at.epoch_seconds() - t.created_at.epoch_seconds()).cast("float64")
+    hours = seconds / real(SECONDS_PER_HOUR)
+    # NULL outside the window rather than `median(where=...)`, which Spark SQL rejects.
+    return ibis.ifelse(_resolved_within(t, 90), hours, ibis.null("float64")).median()
 
 
 def ticket_csat_avg_90d(t: ir.Table) -> ir.Value:

@@ -24,14 +24,17 @@ from features.windows import (
     SNAPSHOT_ID,
     age_days,
     attach,
+    bigint,
     blocks_in_window,
     change_pct,
+    day_number,
     days_between,
     flag,
     in_window,
     latest_before,
     materialize,
     ratio,
+    real,
     weekly_activity,
     window_hit,
 )
@@ -46,52 +49,77 @@ _X_CENTERED = tuple(x - (WEEKS - 1) / 2 for x in range(WEEKS))
 _X_SUM_SQUARES = sum(x * x for x in _X_CENTERED)
 
 
-# GROUPING(day, user_id, event, block) of the three grouping sets of `_aggregates_sql`.
-_GRAIN_ACCOUNT_DAY, _GRAIN_USER_BLOCK, _GRAIN_EVENT_BLOCK = 7, 10, 12
+# The three grains of `_aggregates`.
+_GRAIN_ACCOUNT_DAY, _GRAIN_USER_BLOCK, _GRAIN_EVENT_BLOCK = 0, 1, 2
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def _finite(value: ir.FloatingValue) -> ir.FloatingValue:
+    """The value when finite, else NULL: `x - x` is 0 only for a finite x (NaN and infinities
+    give NaN, which equals nothing but itself on Spark and nothing at all on DuckDB)."""
+    return ibis.ifelse((value - value) == real(0.0), value, ibis.null("float64"))
 
 
-def _aggregates_sql(key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.Timestamp) -> str:
-    """One pass over usage before `end`, three grouping sets:
+def _aggregates(
+    usage: ir.Table, key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.Timestamp
+) -> ir.Table:
+    """One pass over usage before `end`, three grains (column `grain`):
 
     - per account and day (all history: days since last activity looks back forever): `events`
       and `key_events` (every event is key when none are named);
     - per account, user and day block from `origin` on: `days`, the mask of active days;
     - per account, event and day block from `origin` on: `days`.
 
-    SQL because Ibis has no GROUPING SETS, and one scan instead of three matters on a
-    hundred-million-row table. A count that is NaN (or infinite) is missing, not a number.
-    The block layout is `features.windows.BLOCK_DAYS`.
+    Ibis has no GROUPING SETS, so each row is repeated once per grain (a three-row cross join)
+    and grouped once: one scan of a hundred-million-row table, not three. The active days of a
+    block are summed as distinct powers of two after a first grouping per day (the same as a
+    bit OR, which Ibis does not compile for every engine). A count that is NaN (or infinite) is
+    missing, not a number. The block layout is `features.windows.BLOCK_DAYS`.
     """
-    is_key = f"event IN ({', '.join(_sql_text(e) for e in key_events)})" if key_events else "TRUE"
-    start = _sql_text(origin.strftime("%Y-%m-%d"))
-    recent = f"timestamp >= CAST({start} AS TIMESTAMP)"
-    day_number = f"date_diff('day', CAST({start} AS DATE), CAST(timestamp AS DATE))"
-    return f"""
-        SELECT account_id, day, user_id, event, block,
-               GROUPING(day, user_id, event, block) AS grain,
-               SUM(amount) AS events,
-               COALESCE(SUM(amount) FILTER (WHERE is_key), 0) AS key_events,
-               bit_or(CAST(1 AS BIGINT) << day_in_block) AS days
-        FROM (
-            SELECT account_id,
-                   CAST(date_trunc('day', timestamp) AS TIMESTAMP) AS day,
-                   CASE WHEN isfinite(count) THEN count END AS amount,
-                   {is_key} AS is_key,
-                   CASE WHEN {recent} THEN user_id END AS user_id,
-                   CASE WHEN {recent} THEN event END AS event,
-                   CASE WHEN {recent} THEN {day_number} // {BLOCK_DAYS} END AS block,
-                   CASE WHEN {recent} THEN {day_number} % {BLOCK_DAYS} ELSE 0 END
-                       AS day_in_block
-            FROM usage
-            WHERE timestamp < CAST({_sql_text(str(end))} AS TIMESTAMP)
-        )
-        GROUP BY GROUPING SETS ((account_id, day), (account_id, user_id, block),
-                                (account_id, event, block))
-    """
+    usage = usage.filter(usage.timestamp < ibis.timestamp(end.to_pydatetime()))
+    recent = usage.timestamp >= ibis.timestamp(origin.to_pydatetime())
+    day = day_number(usage.timestamp, origin)
+    is_key = usage.event.isin(list(key_events)) if key_events else ibis.literal(True)
+    rows = usage.select(
+        "account_id",
+        day=usage.timestamp.truncate("D"),
+        amount=_finite(usage["count"]),
+        is_key=is_key,
+        user_id=ibis.ifelse(recent, usage.user_id, ibis.null("string")),
+        event=ibis.ifelse(recent, usage.event, ibis.null("string")),
+        block=ibis.ifelse(recent, day // BLOCK_DAYS, ibis.null("int64")).cast("int64"),
+    )
+    grains = ibis.memtable({"grain": [_GRAIN_ACCOUNT_DAY, _GRAIN_USER_BLOCK, _GRAIN_EVENT_BLOCK]})
+    rows = rows.cross_join(grains.select(grain=grains.grain.cast("int64")))
+    g = rows.grain
+    keyed = rows.select(
+        "account_id",
+        "grain",
+        "day",
+        "amount",
+        "is_key",
+        user_id=ibis.ifelse(g == _GRAIN_USER_BLOCK, rows.user_id, ibis.null("string")),
+        event=ibis.ifelse(g == _GRAIN_EVENT_BLOCK, rows.event, ibis.null("string")),
+        block=ibis.ifelse(g != _GRAIN_ACCOUNT_DAY, rows.block, ibis.null("int64")),
+    )
+    keys = ["account_id", "grain", "day", "user_id", "event", "block"]
+    per_day = keyed.group_by(keys).aggregate(
+        events=keyed.amount.sum(),
+        key_events=keyed.amount.sum(where=keyed.is_key),
+    )
+    # The day within its block, from the day itself (only days in blocks: none before origin).
+    day_in_block = ibis.ifelse(
+        per_day.block.notnull(), day_number(per_day.day, origin) % BLOCK_DAYS, bigint(0)
+    )
+    per_day = per_day.mutate(day_bit=bigint(1) << day_in_block.cast("int64"))
+    coarse = ["account_id", "grain", "user_id", "event", "block"]
+    fine = per_day.mutate(
+        day=ibis.ifelse(per_day.grain == _GRAIN_ACCOUNT_DAY, per_day.day, ibis.null("timestamp"))
+    )
+    return fine.group_by([*coarse, "day"]).aggregate(
+        events=fine.events.sum(),
+        key_events=fine.key_events.sum().fill_null(0),
+        days=fine.day_bit.sum().cast("int64"),
+    )
 
 
 # -- per snapshot, from the account-day totals in the window (`d`, with `age` in days) ------------
@@ -121,10 +149,10 @@ def key_events_slope_12w_pct(d: ir.Table) -> ir.Value:
     """
     in_12w = d.age <= 7 * WEEKS
     week_index = (WEEKS - 1) - (d.age - 1) // 7  # oldest week 0 .. the week before as_of 11
-    centered = week_index.cast("float64") - (WEEKS - 1) / 2
-    slope = (d.key_events * centered).sum(where=in_12w) / _X_SUM_SQUARES
-    mean = d.key_events.sum(where=in_12w) / WEEKS
-    return ratio(slope, mean) * 100.0
+    centered = week_index.cast("float64") - real((WEEKS - 1) / 2)
+    slope = (d.key_events * centered).sum(where=in_12w) / real(_X_SUM_SQUARES)
+    mean = d.key_events.sum(where=in_12w) / real(WEEKS)
+    return ratio(slope, mean) * real(100.0)
 
 
 def key_events_12w(d: ir.Table) -> ir.Value:
@@ -182,10 +210,11 @@ def weekly_active_users_slope_12w_pct(u: ir.Table) -> ir.Value:
     """Least-squares slope of weekly active users over 12 weeks, as % of their weekly mean."""
     weekly = [_weekly_active_users(u, WEEKS - 1 - x) for x in range(WEEKS)]
     slope = sum(
-        (w * x for w, x in zip(weekly, _X_CENTERED, strict=True)), ibis.literal(0.0)
-    ) / ibis.literal(_X_SUM_SQUARES)
-    mean = sum(weekly, ibis.literal(0.0)) / WEEKS
-    return ratio(slope, mean) * 100.0
+        (w.cast("float64") * real(x) for w, x in zip(weekly, _X_CENTERED, strict=True)),
+        real(0.0),
+    ) / real(_X_SUM_SQUARES)
+    mean = sum((w.cast("float64") for w in weekly), real(0.0)) / real(WEEKS)
+    return ratio(slope, mean) * real(100.0)
 
 
 def active_users_12w(u: ir.Table) -> ir.Value:
@@ -194,7 +223,7 @@ def active_users_12w(u: ir.Table) -> ir.Value:
 
 def active_user_weeks_12w(u: ir.Table) -> ir.Value:
     """User-weeks of activity over 12 weeks (a user active in 5 of the weeks counts 5)."""
-    return sum((_weekly_active_users(u, k) for k in range(WEEKS)), ibis.literal(0))
+    return sum((_weekly_active_users(u, k) for k in range(WEEKS)), bigint(0))
 
 
 USER_AGGREGATES = (
@@ -313,7 +342,9 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
         first = last = source.data_end
     origin = pd.Timestamp(first).normalize() - pd.Timedelta(days=WINDOW_DAYS)
     aggregates = materialize(
-        source, _aggregates_sql(config.features.key_events, origin, pd.Timestamp(last)), "usage"
+        source,
+        _aggregates(source.table("usage"), config.features.key_events, origin, pd.Timestamp(last)),
+        "usage",
     )
     grain = aggregates.grain
     daily = aggregates.filter(grain == _GRAIN_ACCOUNT_DAY).select(

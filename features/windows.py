@@ -38,6 +38,22 @@ def days(n: int) -> ir.IntervalScalar:
     return ibis.interval(days=n)
 
 
+def real(value: float) -> ir.FloatingScalar:
+    """A float64 constant every engine reads as a double.
+
+    Ibis writes a bare `3600.0`, which Spark SQL reads as a DECIMAL: integer arithmetic with it
+    stays decimal and rounds. The cast makes the type explicit everywhere.
+    """
+    # Cast from text: Ibis drops a cast of a float literal to float64 as a no-op.
+    return ibis.literal(repr(float(value))).cast("float64")
+
+
+def bigint(value: int) -> ir.IntegerScalar:
+    """An int64 constant every engine reads as 64 bits (Spark reads a bare `1` as a 32-bit INT,
+    so `1 << 32` would wrap around to 1)."""
+    return ibis.literal(str(int(value))).cast("int64")
+
+
 def in_window(
     spine: ir.Table,
     events: ir.Table,
@@ -58,24 +74,35 @@ def in_window(
 
 
 def latest_before(spine: ir.Table, events: ir.Table, time_column: str) -> ir.Table:
-    """Each snapshot with its account's latest event strictly before `as_of` (an as-of join).
+    """Each snapshot with its account's latest event strictly before `as_of`.
 
-    Snapshots with no earlier event keep NULLs. Much cheaper than `in_window(..., None)` on a large
-    event table, because only one row per snapshot is kept.
+    Snapshots with no earlier event keep NULLs. A range join plus `row_number`, not an as-of
+    join, because Spark has no as-of join; callers pass a small, pre-reduced event table (one
+    row per account and month or day), so the range join stays small.
     """
     events = events.rename({_EVENT_ACCOUNT: "account_id", _EVENT_TIME: time_column})
-    joined = spine.asof_join(
-        events,
-        on=spine.as_of > events[_EVENT_TIME],
-        predicates=[spine.account_id == events[_EVENT_ACCOUNT]],
-    )
     others = [c for c in events.columns if c not in (_EVENT_ACCOUNT, _EVENT_TIME)]
-    return joined.select(*spine.columns, *others, **{time_column: joined[_EVENT_TIME]})
+    joined = spine.select(SNAPSHOT_ID, "account_id", "as_of").join(
+        events,
+        [spine.account_id == events[_EVENT_ACCOUNT], events[_EVENT_TIME] < spine.as_of],
+    )
+    ranked = joined.mutate(
+        _recency=ibis.row_number().over(
+            group_by=SNAPSHOT_ID, order_by=[ibis.desc(_EVENT_TIME), *others]
+        )
+    )
+    latest = ranked.filter(ranked._recency == 0).select(
+        SNAPSHOT_ID, *others, **{time_column: ranked[_EVENT_TIME]}
+    )
+    kept = latest.rename({"_latest_snapshot_id": SNAPSHOT_ID})
+    result = spine.left_join(kept, spine[SNAPSHOT_ID] == kept._latest_snapshot_id)
+    return result.select(*spine.columns, *others, time_column)
 
 
 def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     """`later - earlier` in (fractional) days."""
-    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / SECONDS_PER_DAY
+    seconds = (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64")
+    return seconds / real(SECONDS_PER_DAY)
 
 
 def age_days(joined: ir.Table, day_column: str) -> ir.IntegerValue:
@@ -119,7 +146,7 @@ def ratio(numerator: ir.NumericValue, denominator: ir.NumericValue) -> ir.Floati
 
 def change_pct(current: ir.NumericValue, prior: ir.NumericValue) -> ir.FloatingValue:
     """Percentage change from `prior` to `current`; NULL when `prior` is 0 or missing."""
-    return ratio(current.cast("float64") - prior, prior) * 100.0
+    return ratio(current.cast("float64") - prior, prior) * real(100.0)
 
 
 def flag(condition: ir.BooleanValue) -> ir.FloatingValue:
@@ -127,18 +154,13 @@ def flag(condition: ir.BooleanValue) -> ir.FloatingValue:
     return condition.cast("float64")
 
 
-def materialize(source: DataSource, expression: ir.Table | str, prefix: str) -> ir.Table:
-    """Compute `expression` (Ibis, or DuckDB SQL) once into a temporary table; return it as Ibis.
+def materialize(source: DataSource, expression: ir.Table, prefix: str) -> ir.Table:
+    """Compute `expression` once into a temporary table of the source's engine; return it.
 
     Used for the spine and the usage aggregates, which several families read: without it every
     family would recompute them from scratch.
     """
-    name = f"_retain_{prefix}_{uuid.uuid4().hex[:12]}"
-    if isinstance(expression, str):
-        source.connection.execute(f"CREATE TEMP TABLE {name} AS {expression}")
-    else:
-        source.ibis.create_table(name, expression, temp=True)
-    return source.ibis.table(name)
+    return source.materialize(expression, f"_retain_{prefix}_{uuid.uuid4().hex[:12]}")
 
 
 def nan_as_null(value: ir.FloatingValue) -> ir.FloatingValue:
@@ -148,7 +170,8 @@ def nan_as_null(value: ir.FloatingValue) -> ir.FloatingValue:
     Tested through its text form: DuckDB 2.0 folds `isnan` on parquet columns to false when the
     file's statistics say the column has no NaN, which some writers get wrong.
     """
-    is_nan = value.cast("string").isin(("nan", "-nan"))
+    # Lower-cased: DuckDB prints `nan`, Spark `NaN`.
+    is_nan = value.cast("string").lower().isin(("nan", "-nan"))
     return ibis.ifelse(is_nan, ibis.null("float64"), value)
 
 
@@ -192,11 +215,8 @@ def window_hit(joined: ir.Table, from_days_ago: int, to_days_ago: int = 0) -> ir
 
     low = clamp(joined.as_of_day - from_days_ago)
     high = clamp(joined.as_of_day - to_days_ago)
-    one = ibis.literal(1, "int64")
+    one = bigint(1)
     return (joined.days & ((one << high) - (one << low))) != 0
-
-
-_RECENT_BITS = 127  # day masks of the last 127 days fit a signed 128-bit integer
 
 
 def weekly_activity(
@@ -212,43 +232,29 @@ def weekly_activity(
     `[as_of - 7(k+1) days, as_of - 7k days)`, and `active_in_window` for `[as_of - window_days,
     as_of)`.
 
-    The blocks overlapping the window are shifted into one 128-bit mask of the days before
-    as_of (bit 126: the day before as_of); the weeks are read from it once per key instead of
-    once per block. DuckDB SQL because Ibis has no 128-bit integers; it is the hottest step of
-    the usage family.
+    Each block overlapping the window tells each week through `window_hit` (64-bit pieces: no
+    engine-specific integer width), and the blocks of one key are OR-ed together. It is the
+    hottest step of the usage family, so the result is materialized.
     """
-    if 7 * weeks > _RECENT_BITS or window_days > _RECENT_BITS - BLOCK_DAYS:
-        raise ValueError("the window does not fit the 128-bit day mask")
-    block_start = f"b.block * {BLOCK_DAYS}"
-    # Bits of days on or after as_of are cleared before shifting (they are not known yet).
-    known_days = (
-        f"CASE WHEN s.as_of_day - {block_start} < {BLOCK_DAYS} "
-        f"THEN b.days & ((CAST(1 AS BIGINT) << (s.as_of_day - {block_start})) - 1) "
-        "ELSE b.days END"
+    if 7 * weeks > window_days:
+        raise ValueError("the weeks do not fit the window")
+    joined = blocks_in_window(spine, blocks, window_days, origin)
+    per_block = joined.select(
+        SNAPSHOT_ID,
+        key,
+        hit=window_hit(joined, window_days),
+        **{f"_week_{k}": window_hit(joined, 7 * (k + 1), 7 * k) for k in range(weeks)},
     )
-    base = f"(s.as_of_day - {_RECENT_BITS})"
-    weeks_sql = " + ".join(
-        f"(CASE WHEN ((recent >> {_RECENT_BITS - 7 * (k + 1)}) & 127) != 0 THEN {1 << k} "
-        "ELSE 0 END)"
-        for k in range(weeks)
+    per_key = per_block.group_by([SNAPSHOT_ID, key]).aggregate(
+        active_in_window=per_block.hit.any(),
+        **{f"_week_{k}": per_block[f"_week_{k}"].any() for k in range(weeks)},
     )
-    origin_sql = origin.strftime("%Y-%m-%d")
-    query = f"""
-        SELECT snapshot_id, "{key}", CAST({weeks_sql} AS BIGINT) AS weeks,
-               (recent >> {_RECENT_BITS - window_days}) != 0 AS active_in_window
-        FROM (
-            SELECT s.snapshot_id, b."{key}",
-                   bit_or(CAST({known_days} AS HUGEINT) << ({block_start} - {base})) AS recent
-            FROM (
-                SELECT snapshot_id, account_id,
-                       date_diff('day', DATE '{origin_sql}', CAST(as_of AS DATE)) AS as_of_day
-                FROM ({ibis.to_sql(spine, dialect="duckdb")})
-            ) AS s
-            JOIN ({ibis.to_sql(blocks, dialect="duckdb")}) AS b
-              ON s.account_id = b.account_id
-             AND {block_start} < s.as_of_day
-             AND {block_start} + {BLOCK_DAYS} > s.as_of_day - {window_days}
-            GROUP BY ALL
-        )
-    """
-    return materialize(source, query, "weekly_activity")
+    # Each week bit is set when any block of the key has it (an OR over blocks).
+    week_bits = sum(
+        (ibis.ifelse(per_key[f"_week_{k}"], bigint(1 << k), bigint(0)) for k in range(weeks)),
+        bigint(0),
+    )
+    per_key = per_key.select(
+        SNAPSHOT_ID, key, weeks=week_bits.cast("int64"), active_in_window=per_key.active_in_window
+    )
+    return materialize(source, per_key, "weekly_activity")
