@@ -42,6 +42,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _quote_spark(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+# How the canonical view's SQL differs between engines: identifier quoting and the text type.
+_DIALECTS = {"duckdb": (_quote, "VARCHAR"), "spark": (_quote_spark, "STRING")}
+
+
 def _literal(value: object) -> str:
     if value is None:
         return "NULL"
@@ -85,28 +93,31 @@ def _already_typed(logical: str, raw_type: str) -> bool:
     return False
 
 
-def _canonical_expression(spec: ColumnSpec, raw_type: str | None) -> str:
-    sql_type = _SQL_TYPES[spec.type]
+def canonical_expression(spec: ColumnSpec, raw_type: str | None, dialect: str = "duckdb") -> str:
+    """The SQL of one canonical column from its raw column (`raw_type` in DuckDB's names, None
+    when absent), for DuckDB or Spark SQL: the same typing rules on either engine."""
+    quote, text_type = _DIALECTS[dialect]
+    sql_type = text_type if spec.type == "string" else _SQL_TYPES[spec.type]
     if raw_type is None:
-        return f"CAST({_literal(spec.default)} AS {sql_type}) AS {_quote(spec.name)}"
-    column = _quote(spec.name)
+        return f"CAST({_literal(spec.default)} AS {sql_type}) AS {quote(spec.name)}"
+    column = quote(spec.name)
     if _already_typed(spec.type, raw_type):
         expression = f"CAST({column} AS {sql_type})"
     elif spec.type == "string":
-        expression = f"NULLIF(TRIM(CAST({column} AS VARCHAR)), '')"
+        expression = f"NULLIF(TRIM(CAST({column} AS {text_type})), '')"
         if spec.allowed is not None:
             expression = f"LOWER({expression})"
     elif spec.type == "bool":
         # Accept the spellings exports use: true/false, yes/no, 1/0.
-        text = f"LOWER(TRIM(CAST({column} AS VARCHAR)))"
+        text = f"LOWER(TRIM(CAST({column} AS {text_type})))"
         expression = (
             f"CASE WHEN {text} IN ('true','t','yes','y','1','1.0') THEN TRUE "
             f"WHEN {text} IN ('false','f','no','n','0','0.0') THEN FALSE ELSE NULL END"
         )
     elif spec.type == "timestamp":
-        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS TIMESTAMP)"
+        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS {text_type})), '') AS TIMESTAMP)"
     else:
-        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS VARCHAR)), '') AS {sql_type})"
+        expression = f"TRY_CAST(NULLIF(TRIM(CAST({column} AS {text_type})), '') AS {sql_type})"
     if spec.type == "float":
         # NaN is a value to DuckDB (one NaN makes a SUM NaN); the contract means "missing".
         # DuckDB folds isnan to false when a parquet file's statistics (wrongly) claim no NaN,
@@ -115,7 +126,7 @@ def _canonical_expression(spec: ColumnSpec, raw_type: str | None) -> str:
         expression = f"CASE WHEN isnan({expression}) THEN NULL ELSE {expression} END"
     if spec.default is not None:
         expression = f"COALESCE({expression}, {_literal(spec.default)})"
-    return f"CAST({expression} AS {sql_type}) AS {_quote(spec.name)}"
+    return f"CAST({expression} AS {sql_type}) AS {quote(spec.name)}"
 
 
 @dataclass
@@ -202,7 +213,7 @@ class DataSource:
         raw_types = self.raw_types[spec.name]
         if not set(spec.required_columns) <= set(raw_types):
             return  # validation reports the missing columns; no canonical view without them
-        expressions = [_canonical_expression(c, raw_types.get(c.name)) for c in spec.columns]
+        expressions = [canonical_expression(c, raw_types.get(c.name)) for c in spec.columns]
         if spec.name == "accounts":
             expressions += [
                 f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}" for c in self.extra_account_columns()

@@ -255,6 +255,23 @@ class SurvivalConfig:
 
 
 @dataclass(frozen=True)
+class SparkConfig:
+    """`retain features --engine spark`: where the Spark session comes from (features._spark)."""
+
+    # `local[*]`: every core of this machine, no cluster needed; a cluster URL (spark://...,
+    # yarn) runs the same build on a cluster; "active" reuses the session already running in
+    # this process (a Databricks notebook or job).
+    master: str = "local[*]"
+    app_name: str = "retain-features"
+    # Spark's default of 200 shuffle partitions is tuned for clusters; on one machine every
+    # partition is a task with a fixed cost, and the snapshot-level joins here are small.
+    shuffle_partitions: int = 8
+    driver_memory: str = "2g"
+    # Extra `spark.*` settings as `{key = value}`, passed to the session builder as they are.
+    settings: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -266,6 +283,7 @@ class Config:
     serving: ServingConfig = field(default_factory=ServingConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
     survival: SurvivalConfig = field(default_factory=SurvivalConfig)
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""

@@ -1,0 +1,282 @@
+"""The data source on Spark: the same contract tables, typed the same way, as Spark views.
+
+`SparkSource` has the interface `features.build` uses from `features.source.DataSource`
+(`tables`, `has`, `table`, `ibis`, `data_start`, `data_end`, `materialize`, ...), with an Ibis
+PySpark backend instead of DuckDB, so `build_features` runs its Ibis expressions unchanged:
+
+- `raw_<table>`: a temporary view of the file (CSV read as text, as on DuckDB);
+- `<table>`: the canonical view, built by `features.source.canonical_expression` in Spark SQL,
+  the same typing rules as the DuckDB view.
+
+Materialized steps (spine, usage aggregates) are checkpointed DataFrames held as temporary views,
+so each is computed once. Validation stays on DuckDB over the same files (`features.validate`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from features.contract import TABLES, TableSpec
+from features.source import DataSource, _quote_spark, canonical_expression
+from retain.config import SparkConfig
+from retain.errors import RetainError
+
+if TYPE_CHECKING:
+    import ibis
+    from pyspark.sql import DataFrame, SparkSession
+
+# Spark's type names (`DataType.simpleString`) as the DuckDB names the typing rules expect.
+_RAW_TYPES = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "timestamp_ntz": "TIMESTAMP",
+    "date": "DATE",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "boolean": "BOOLEAN",
+}
+
+ENABLE_HINT = (
+    "Spark needs the `spark` extra (pip install -e '.[spark]') and a Java runtime 17+ "
+    "(apt-get install openjdk-17-jre-headless)."
+)
+
+
+def spark_unavailable_reason() -> str | None:
+    """Why Spark cannot run here (no pyspark, no java), or None when it can."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return f"pyspark is not installed. {ENABLE_HINT}"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return f"no java on PATH and no JAVA_HOME. {ENABLE_HINT}"
+    return None
+
+
+def spark_session(config: SparkConfig) -> SparkSession:
+    """The session of `[spark]`: `master = "active"` reuses the running one (Databricks)."""
+    reason = spark_unavailable_reason()
+    if reason is not None:
+        raise RetainError(reason)
+    from pyspark.sql import SparkSession
+
+    if config.master == "active":
+        session = SparkSession.getActiveSession()
+        if session is None:
+            raise RetainError('[spark] master = "active" but no Spark session is running.')
+    else:
+        builder = (
+            SparkSession.builder.master(config.master)
+            .appName(config.app_name)
+            .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
+            .config("spark.driver.memory", config.driver_memory)
+            .config("spark.ui.enabled", "false")
+        )
+        for key, value in dict(config.settings).items():
+            builder = builder.config(key, str(value))
+        session = builder.getOrCreate()
+    # Every timestamp of the contract is UTC wall time, as on DuckDB (SET TimeZone = 'UTC').
+    session.conf.set("spark.sql.session.timeZone", "UTC")
+    session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    return session
+
+
+def _raw_type(simple: str) -> str:
+    if simple.startswith("decimal"):
+        return "DECIMAL"
+    return _RAW_TYPES.get(simple, simple.upper())
+
+
+@dataclass
+class SparkSource:
+    """The tables of one data source, as Spark views on `session`."""
+
+    session: SparkSession
+    location: str
+    raw_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    raw_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    data_end_override: pd.Timestamp | None = None
+    _prefix: str = field(default_factory=lambda: f"retain_{uuid.uuid4().hex[:8]}")
+    _materialized: dict[str, DataFrame] = field(default_factory=dict)
+
+    engine = "spark"
+
+    # The engine-neutral parts of DataSource, shared as they are.
+    tables = DataSource.tables
+    has = DataSource.has
+    extra_account_columns = DataSource.extra_account_columns
+    table = DataSource.table
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], session: SparkSession, *, data_end: str | None = None
+    ) -> SparkSource:
+        """Open a folder of `<table>.parquet` / `<table>.csv` files (Spark reads them)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RetainError(
+                f"Spark reads a folder of <table>.parquet / <table>.csv files; {path} is not one."
+            )
+        source = cls(session=session, location=str(path))
+        for name in TABLES:
+            parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
+            if parquet.exists():
+                frame = session.read.parquet(str(parquet))
+            elif csv.exists():
+                # Text, as DuckDB reads CSV (all_varchar): the canonical view parses it.
+                frame = session.read.option("header", "true").csv(str(csv))
+            else:
+                continue
+            source._register_raw(name, frame)
+        source._finish(data_end)
+        return source
+
+    @classmethod
+    def from_frames(
+        cls,
+        frames: dict[str, pd.DataFrame],
+        session: SparkSession,
+        *,
+        data_end: str | None = None,
+    ) -> SparkSource:
+        """A source over in-memory frames (moved to Spark as Arrow)."""
+        source = cls(session=session, location="<memory>")
+        for name, frame in frames.items():
+            if name in TABLES:
+                source._register_raw(name, session.createDataFrame(frame))
+        source._finish(data_end)
+        return source
+
+    def _view(self, name: str) -> str:
+        # Views are per source (a prefix) so two sources can share one session.
+        return f"{self._prefix}_{name}"
+
+    def _register_raw(self, name: str, frame: DataFrame) -> None:
+        frame.createOrReplaceTempView(self._view(f"raw_{name}"))
+        self.raw_columns[name] = tuple(f.name for f in frame.schema.fields)
+        self.raw_types[name] = {
+            f.name: _raw_type(f.dataType.simpleString()) for f in frame.schema.fields
+        }
+
+    def _finish(self, data_end: str | None) -> None:
+        for name in self.raw_columns:
+            self._register_canonical(TABLES[name])
+        if data_end is not None:
+            self.data_end_override = pd.Timestamp(data_end)
+
+    def _register_canonical(self, spec: TableSpec) -> None:
+        raw_types = self.raw_types[spec.name]
+        if not set(spec.required_columns) <= set(raw_types):
+            return
+        expressions = [
+            canonical_expression(c, raw_types.get(c.name), dialect="spark") for c in spec.columns
+        ]
+        if spec.name == "accounts":
+            expressions += [
+                f"CAST({_quote_spark(c)} AS STRING) AS {_quote_spark(c)}"
+                for c in self.extra_account_columns()
+            ]
+        self.session.sql(
+            f"CREATE OR REPLACE TEMP VIEW {self._view(spec.name)} AS "
+            f"SELECT {', '.join(expressions)} FROM {self._view(f'raw_{spec.name}')}"
+        )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @cached_property
+    def ibis(self) -> ibis.BaseBackend:
+        import ibis
+
+        return _PrefixedBackend(ibis.pyspark.connect(self.session), self._view)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        return self.table(name).to_pandas()
+
+    @cached_property
+    def data_start(self) -> pd.Timestamp | None:
+        """The first day of event history, as `DataSource.data_start`."""
+        event_columns = {
+            "usage": "timestamp",
+            "tickets": "created_at",
+            "activities": "timestamp",
+            "surveys": "timestamp",
+        }
+        values = [
+            self.table(name)[column].min().to_pandas()
+            for name, column in event_columns.items()
+            if self.has(name)
+        ]
+        values = [v for v in values if not pd.isna(v)]
+        return pd.Timestamp(min(values)).normalize() if values else None
+
+    @cached_property
+    def data_end(self) -> pd.Timestamp:
+        """The day after the latest event, as `DataSource.data_end`."""
+        if self.data_end_override is not None:
+            return self.data_end_override
+        values = []
+        for name in self.tables:
+            for column in TABLES[name].columns:
+                if (
+                    column.type == "timestamp"
+                    and not (name == "contracts" and column.name == "end_date")
+                    and not (name == "milestones" and column.name == "due_date")
+                ):
+                    values.append(self.table(name)[column.name].max().to_pandas())
+        values = [v for v in values if not pd.isna(v)]
+        if not values:
+            raise RetainError(f"No dates found in {self.location}; cannot infer the data's end.")
+        return pd.Timestamp(max(values)).normalize() + pd.Timedelta(days=1)
+
+    # -- engine --------------------------------------------------------------------------------
+
+    def materialize(self, expression: ibis.Table, name: str) -> ibis.Table:
+        """Compute `expression` once (a local checkpoint: no lineage is recomputed)."""
+        backend = self.ibis.backend
+        backend._run_pre_execute_hooks(expression)  # registers in-memory tables (memtables)
+        frame = self.session.sql(backend.compile(expression)).localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(self._view(name))
+        self._materialized[name] = frame
+        return self.ibis.table(name)
+
+    def temporary_tables(self) -> set[str]:
+        return set(self._materialized)
+
+    def drop_temporary(self, name: str) -> None:
+        frame = self._materialized.pop(name, None)
+        self.session.catalog.dropTempView(self._view(name))
+        if frame is not None:
+            frame.unpersist()
+
+    def close(self) -> None:
+        """Drop every view of this source (the session stays: others may use it)."""
+        for name in list(self._materialized):
+            self.drop_temporary(name)
+        for name in self.raw_columns:
+            self.session.catalog.dropTempView(self._view(name))
+            self.session.catalog.dropTempView(self._view(f"raw_{name}"))
+
+
+class _PrefixedBackend:
+    """The Ibis backend, with table names mapped to this source's views."""
+
+    def __init__(self, backend: Any, view: Any) -> None:
+        self.backend = backend
+        self._view = view
+
+    def table(self, name: str) -> ibis.Table:
+        return self.backend.table(self._view(name))
