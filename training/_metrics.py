@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
@@ -31,3 +32,35 @@ def metric_value(
 
 def validation_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return {name: metric_value(name, y, p) for name in ("brier", "roc_auc", "pr_auc", "log_loss")}
+
+
+def paired_bootstrap_interval(
+    y: np.ndarray,
+    p: np.ndarray,
+    reference: np.ndarray,
+    accounts: np.ndarray,
+    metric: str,
+    seed: int,
+    n_bootstrap: int,
+) -> tuple[float, float]:
+    """95% interval of metric(p) - metric(reference), accounts resampled with replacement.
+
+    An account's rows move together (its snapshots share one future), and both score vectors
+    get the same draws, so the difference is paired. NaN when no replicate is defined.
+    """
+    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
+    rng = np.random.default_rng(seed)
+    differences = []
+    for _ in range(n_bootstrap):
+        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        weights = counts[codes].astype(float)
+        keep = weights > 0
+        if len(np.unique(y[keep])) < 2:
+            continue
+        a = metric_value(metric, y[keep], p[keep], weights[keep])
+        b = metric_value(metric, y[keep], reference[keep], weights[keep])
+        differences.append(a - b)
+    if not differences:
+        return float("nan"), float("nan")
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return float(low), float(high)

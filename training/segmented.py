@@ -23,7 +23,7 @@ from retain.errors import RetainError
 from retain.files import write_json, write_text
 from training import _booster
 from training._design import DesignSpec, labels_array
-from training._metrics import validation_metrics
+from training._metrics import paired_bootstrap_interval, validation_metrics
 from training._split import time_split, validation_order
 from training.bands import band_of, choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 GLOBAL = "__global__"
 SEGMENTATIONS = ("refine", "none")
+_REFINE_BOOTSTRAP = 200  # replicates for the refinement's paired interval
 FORMAT_VERSION = 1
 _MODEL_FILE = "model.json"
 
@@ -106,6 +107,12 @@ class SegmentedModel:
         spec = DesignSpec.from_frame(X)
         matrix = spec.matrix(X)
         segments = segments_of(X)
+        # Rows of one account move together; without ids every row is its own account.
+        accounts = (
+            X["account_id"].astype(str).to_numpy()
+            if "account_id" in X.columns
+            else np.arange(len(X)).astype(str)
+        )
         valid, split = time_split(validation_order(X, self.target), tc.validation_fraction, tc.seed)
         train = ~valid
         common = dict(self.booster_params or {})
@@ -175,27 +182,39 @@ class SegmentedModel:
                 segment_margin = global_margin[in_segment] + _booster.raw_margin(
                     refined[segment], matrix[in_segment]
                 )
-                refined_auc, global_auc = _segment_auc(
-                    segment_margin, global_margin[in_segment], labels[in_segment], valid[in_segment]
+                rows = in_segment & valid
+                refined_auc, global_auc, low, high = _segment_auc(
+                    segment_margin[valid[in_segment]],
+                    global_margin[rows],
+                    labels[rows],
+                    accounts[rows],
+                    tc.seed,
                 )
-                segment_auc[segment] = {"refined": refined_auc, "global": global_auc}
-                if refined_auc > global_auc:
+                segment_auc[segment] = {
+                    "refined": refined_auc,
+                    "global": global_auc,
+                    "difference_low": low,
+                    "difference_high": high,
+                }
+                evidence = (
+                    f"out-of-time ROC-AUC refined {refined_auc:.3f} vs global {global_auc:.3f} "
+                    f"(difference 95% interval {low:+.3f} to {high:+.3f})"
+                )
+                # The same rows stopped the refinement's boosting, so a difference inside the
+                # bootstrap noise is no evidence: keep a refinement only beyond it.
+                if low > 0:
                     boosters[segment] = refined[segment]
                     strategy[segment] = "refined"
                     reasons[segment] = (
                         f"{positives[segment]} training positives >= "
-                        f"{tc.min_positives_per_segment}; out-of-time ROC-AUC refined "
-                        f"{refined_auc:.3f} vs global {global_auc:.3f}"
+                        f"{tc.min_positives_per_segment}; {evidence}"
                     )
                     margin[in_segment] = segment_margin
                 else:
-                    # The refinement does not rank the segment's out-of-time rows better than
-                    # the global booster alone (or there is no evidence either way): keep the
-                    # global booster, with the segment's own calibration.
                     strategy[segment] = "global"
                     reasons[segment] = (
-                        f"global booster: refined out-of-time ROC-AUC {refined_auc:.3f} does not "
-                        f"beat global {global_auc:.3f}; segment calibration"
+                        f"global booster: the refinement does not beat it beyond the noise; "
+                        f"{evidence}"
                     )
             elif refine:
                 strategy[segment] = "global"
@@ -433,19 +452,28 @@ def _json_safe(value: Any) -> Any:
 
 
 def _segment_auc(
-    refined_margin: np.ndarray, global_margin: np.ndarray, labels: np.ndarray, rows: np.ndarray
-) -> tuple[float, float]:
-    """Out-of-time ROC-AUC of a segment's refined margin and of the global margin on its rows.
+    refined_margin: np.ndarray,
+    global_margin: np.ndarray,
+    labels: np.ndarray,
+    accounts: np.ndarray,
+    seed: int,
+) -> tuple[float, float, float, float]:
+    """Out-of-time ROC-AUC of a segment's refined margin and of the global margin on its rows,
+    and the 95% interval of their difference over resampled accounts.
 
-    NaN for both when the rows hold one class only: no evidence that refining helps, so the
+    NaN throughout when the rows hold one class only: no evidence that refining helps, so the
     global booster stays.
     """
     from sklearn.metrics import roc_auc_score
 
-    y = labels[rows]
-    if len(np.unique(y)) < 2:
-        return np.nan, np.nan
+    if len(np.unique(labels)) < 2:
+        return np.nan, np.nan, np.nan, np.nan
+    low, high = paired_bootstrap_interval(
+        labels, refined_margin, global_margin, accounts, "roc_auc", seed, _REFINE_BOOTSTRAP
+    )
     return (
-        float(roc_auc_score(y, refined_margin[rows])),
-        float(roc_auc_score(y, global_margin[rows])),
+        float(roc_auc_score(labels, refined_margin)),
+        float(roc_auc_score(labels, global_margin)),
+        low,
+        high,
     )

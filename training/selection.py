@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 
 from retain.config import Config
-from training._metrics import LOWER_IS_BETTER, METRICS, metric_value, validation_metrics
+from training._metrics import (
+    LOWER_IS_BETTER,
+    METRICS,
+    metric_value,
+    paired_bootstrap_interval,
+    validation_metrics,
+)
 from training._split import time_split, validation_order
 from training.segmented import SegmentedModel
 
@@ -72,34 +78,6 @@ class Selection:
         return "logistic beats every LightGBM candidate" in self.note
 
 
-def _paired_interval(
-    y: np.ndarray,
-    p: np.ndarray,
-    reference: np.ndarray,
-    accounts: np.ndarray,
-    metric: str,
-    seed: int,
-    n_bootstrap: int,
-) -> tuple[float, float]:
-    """95% interval of metric(p) - metric(reference), accounts resampled with replacement."""
-    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
-    rng = np.random.default_rng(seed)
-    differences = []
-    for _ in range(n_bootstrap):
-        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
-        weights = counts[codes].astype(float)
-        keep = weights > 0
-        if len(np.unique(y[keep])) < 2:
-            continue
-        a = metric_value(metric, y[keep], p[keep], weights[keep])
-        b = metric_value(metric, y[keep], reference[keep], weights[keep])
-        differences.append(a - b)
-    if not differences:
-        return float("nan"), float("nan")
-    low, high = np.percentile(differences, [2.5, 97.5])
-    return float(low), float(high)
-
-
 def select_candidate(
     candidates: Mapping[str, SegmentedModel],
     baselines: Mapping[str, np.ndarray],
@@ -136,7 +114,7 @@ def select_candidate(
                 else scores[name] > scores[current]
             )
             return bool(better)
-        low, high = _paired_interval(
+        low, high = paired_bootstrap_interval(
             y,
             probabilities[name],
             probabilities[current],
@@ -160,7 +138,7 @@ def select_candidate(
         low, high = (
             (0.0, 0.0)
             if name == chosen
-            else _paired_interval(
+            else paired_bootstrap_interval(
                 y, p, reference, accounts, metric, config.training.seed, n_bootstrap
             )
         )
