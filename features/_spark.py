@@ -83,14 +83,34 @@ def spark_session(config: SparkConfig) -> SparkSession:
             .config("spark.sql.shuffle.partitions", str(config.shuffle_partitions))
             .config("spark.driver.memory", config.driver_memory)
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
         )
         for key, value in dict(config.settings).items():
             builder = builder.config(key, str(value))
         session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
     # Every timestamp of the contract is UTC wall time, as on DuckDB (SET TimeZone = 'UTC').
     session.conf.set("spark.sql.session.timeZone", "UTC")
     session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    # Spark cannot read parquet TIMESTAMP(NANOS) (pandas' default) as a timestamp; read as a
+    # long and converted per column in `_read_parquet`.
+    session.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     return session
+
+
+def _read_parquet(session: SparkSession, path: Path) -> DataFrame:
+    """A parquet file as Spark reads it, nanosecond timestamps as microsecond timestamps."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    frame = session.read.parquet(str(path))
+    schema = pq.read_schema(path)  # the footer only
+    for column in schema:
+        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+            micros = F.floor(F.col(_quote_spark(column.name)) / 1000).cast("long")
+            frame = frame.withColumn(column.name, F.timestamp_micros(micros))
+    return frame
 
 
 def _raw_type(simple: str) -> str:
@@ -135,7 +155,7 @@ class SparkSource:
         for name in TABLES:
             parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
             if parquet.exists():
-                frame = session.read.parquet(str(parquet))
+                frame = _read_parquet(session, parquet)
             elif csv.exists():
                 # Text, as DuckDB reads CSV (all_varchar): the canonical view parses it.
                 frame = session.read.option("header", "true").csv(str(csv))

@@ -21,11 +21,19 @@ def features_command(
     accounts: list[str] = typer.Option(
         None, "--accounts", help="Only these account ids (repeatable)."
     ),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb (this machine) or spark (the [spark] section of retain.toml: master "
+        "local[*] by default, a cluster URL, or 'active' for a running session). Validation runs "
+        "on DuckDB over the same files either way.",
+    ),
 ) -> None:
     """Write point-in-time feature snapshots with their labels, one row per (account, as_of)."""
     import time
 
     from features.build import build_features
+    from features.engine import ENGINES, open_source
     from features.source import DataSource
     from features.spine import SPINES
     from features.validate import require_valid
@@ -36,12 +44,16 @@ def features_command(
 
     if spine is not None and spine not in SPINES:
         raise RetainError(f"--spine must be one of {', '.join(SPINES)}, not {spine!r}.")
+    if engine not in ENGINES:
+        raise RetainError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
     if out.suffix != ".parquet":
         raise RetainError(f"--out must be a .parquet file, not {out}.")
     started = time.perf_counter()
     config = load_config(data)
     source = DataSource.open(data, data_end=config.features.data_end)
     require_valid(source)
+    if engine != "duckdb":
+        source = open_source(data, config, engine)
     with progress_bar(transient=True) as progress:
         frame = build_features(
             source,
