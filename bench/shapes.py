@@ -29,7 +29,6 @@ SHAPES: dict[str, dict[str, object]] = {
     "monthly": {"billing": "monthly"},
     "snapshot": {"snapshot": True},
 }
-MODELS = ("segmented", "global", "logistic", "scorecard", "oracle")
 
 
 def _roc(summary: dict, target: str, model: str) -> str:
@@ -87,7 +86,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from evaluation.backtest import build_backtest_frame, run_backtest
+    from evaluation.backtest import MODELS, build_backtest_frame, run_backtest
     from features.source import DataSource
     from features.validate import require_valid
     from retain.config import load_config
