@@ -38,7 +38,7 @@ def test_report_contains_every_model_and_section(result) -> None:
 
 
 def test_plain_summary_reads_like_a_sentence(result) -> None:
-    churn = result.summary["targets"]["churn"]["models"]["segmented"]
+    churn = result.summary["targets"]["churn"]["models"]["chosen"]  # the headline model
     first = plain_summary(result.summary)[0]
     assert first.startswith("Across 2 backtest quarters, accounts the model scored green renewed")
     assert f"{churn['renewal_rate_green'] * 100:.0f}%" in first
