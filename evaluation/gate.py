@@ -214,7 +214,7 @@ def compare_estimators(
     target: str,
     config: Config,
     *,
-    cutoffs: str | Sequence[str] = "quarterly",
+    cutoffs: str | Sequence[str] = "auto",
     data_end: pd.Timestamp | None = None,
 ) -> PromotionDecision:
     """Backtest unfitted copies of both estimators on `frame` and apply `decide`."""
@@ -340,7 +340,7 @@ def check_promotion(
     *,
     data: str | Path | None = None,
     features: str | Path | pd.DataFrame | None = None,
-    cutoffs: str | Sequence[str] = "quarterly",
+    cutoffs: str | Sequence[str] = "auto",
     log: bool = True,
 ) -> PromotionDecision:
     """Compare the registered challenger of `target` with its champion on one backtest.

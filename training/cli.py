@@ -153,6 +153,9 @@ def _feature_frame(
     return build_features(source, config, spine="both", progress=progress), data_end
 
 
+NOT_PROMOTED = 3  # exit code of `retain promote` when the gate keeps the champion
+
+
 def promote_command(
     target: str = typer.Option(..., "--target", help="churn or expansion."),
     version: str = typer.Option(
@@ -171,9 +174,11 @@ def promote_command(
 ) -> None:
     """Promote the challenger to `champion` when the backtest gate says it is better.
 
-    The gate compares challenger and champion on the same backtest (primary metric, calibration
-    tolerance); `--force --reason` skips it, `--version` promotes a given version. Who, when and
-    why are recorded as tags on the model version.
+    The gate refits challenger and champion on the same backtest and promotes only when the
+    challenger's primary metric is better beyond the paired bootstrap noise and its calibration
+    is within tolerance; with no champion yet there is nothing to compare. `--force --reason`
+    skips it, `--version` promotes a given version. Who, when and why are recorded as tags on
+    the model version. Exit 0: promoted; 3: not promoted (the champion stays); 1: an error.
     """
     from rich.console import Console
 
@@ -203,7 +208,9 @@ def promote_command(
 
         decision = check_promotion(target, config, data=data, features=features)
         if not decision.promote:
-            raise RetainError(f"Not promoted: {decision.reason}")
+            # A verdict, not a failure: exit 3 lets a pipeline tell "the champion stays" from
+            # an error (exit 1).
+            raise RetainError(f"Not promoted: {decision.reason}", exit_code=NOT_PROMOTED)
         why = reason or decision.reason
     ref = promote(target, version, why, config)
     Console().print(f"{ref.name} version {ref.version} is now @{ref.alias}: {why}")
