@@ -32,12 +32,16 @@ def test_sigterm_under_load_drops_nothing(trained: dict, tmp_path) -> None:
     probes: list[tuple[float, int | str]] = []
     lock = threading.Lock()
     stop = threading.Event()
+    # Like a load balancer that has seen /readyz turn 503: no new requests once the drain is
+    # nearly over. A connection that reaches the kernel's backlog at the instant the listener
+    # closes is reset whatever the server does; the drain exists so that no client sends one.
+    last_send = {"at": float("inf")}
 
     with running_server(tmp_path, args, {"RETAIN_API_TOKENS": "drain-token"}) as server:
 
         def load() -> None:
             with httpx.Client(base_url=server.base, timeout=30) as client:
-                while not stop.is_set():
+                while not stop.is_set() and time.monotonic() < last_send["at"]:
                     try:
                         answer = client.post("/score", json=body, headers=AUTH)
                         outcome = (
@@ -73,6 +77,7 @@ def test_sigterm_under_load_drops_nothing(trained: dict, tmp_path) -> None:
         ):
             time.sleep(0.05)
         signalled = time.monotonic()
+        last_send["at"] = signalled + DRAIN_SECONDS - 0.5
         os.kill(server.process.pid, signal.SIGTERM)  # `retain serve` only, as a supervisor does
         code = server.process.wait(timeout=60)
         exited = time.monotonic()
@@ -89,7 +94,8 @@ def test_sigterm_under_load_drops_nothing(trained: dict, tmp_path) -> None:
     assert dropped == [], (dropped[:5], len(outcomes))
     during = [kind for t, kind in outcomes if signalled + 0.2 < t < signalled + DRAIN_SECONDS - 0.2]
     assert during and set(during) == {"ok"}  # still served while draining
-    assert "refused" in kinds  # after the drain, new connections are refused
+    # After the drain, new connections are refused (the probe keeps connecting).
+    assert "ConnectError" in [s for t, s in probes if t > signalled + DRAIN_SECONDS], probes[-5:]
     before = [s for t, s in probes if t < signalled]
     assert 200 in before
     after = [s for t, s in probes if signalled + 0.3 < t < exited]
