@@ -21,11 +21,11 @@ ATTRIBUTE_PREFIX = "attr_"
 def attribute_kinds(source: DataSource, config: Config) -> dict[str, str]:
     """`{extra column: "numeric" | "categorical"}` for the extra columns kept as features."""
     kinds: dict[str, str] = {}
+    accounts = source.table("accounts")
     for column in source.extra_account_columns():
-        quoted = '"' + column.replace('"', '""') + '"'
-        values = source.sql(
-            f"SELECT DISTINCT {quoted} AS v FROM accounts WHERE {quoted} IS NOT NULL"
-        )
+        # Ibis, not SQL text: the same query on DuckDB and Spark (features.engine).
+        present = accounts.filter(accounts[column].notnull())
+        values = present.select(v=present[column]).distinct().to_pandas()
         text = values["v"].astype(str).str.strip()
         text = text[text != ""]
         if text.empty:

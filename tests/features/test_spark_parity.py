@@ -1,8 +1,9 @@
 """Spark and DuckDB build the same feature frame (issue 15).
 
-One local Spark session for the module; a tiny simulated book through `retain features` on
-both engines, and the fixture accounts with planted edge rows through `build_features`.
-Skipped, with how to enable them, when pyspark or java is missing.
+One test, so that one local Spark session (one JVM) serves both checks even under pytest-xdist:
+a tiny simulated book through `retain features` on both engines, then the fixture accounts with
+planted edge rows through `build_features`. Skipped, with how to enable it, when pyspark or
+java is missing.
 """
 
 from __future__ import annotations
@@ -31,8 +32,11 @@ pytestmark = pytest.mark.skipif(
 def spark():
     from features._spark import spark_session
 
-    # Two cores and two shuffle partitions: the data is tiny, task overhead is the cost.
-    session = spark_session(SparkConfig(master="local[2]", shuffle_partitions=2))
+    # Two cores, two shuffle partitions and no adaptive planning: the data is tiny, and the
+    # fixed cost per query is what takes the time (results do not depend on these settings).
+    settings = (("spark.sql.adaptive.enabled", "false"),)
+    config = SparkConfig(master="local[2]", shuffle_partitions=2, settings=settings)
+    session = spark_session(config)
     yield session
     session.stop()
 
@@ -61,9 +65,13 @@ def assert_same_frame(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
     assert not differences, f"columns that differ (rows): {differences}"
 
 
-def test_retain_features_on_spark_writes_the_duckdb_frame_of_a_simulated_book(
-    tmp_path: Path, spark
-):
+def test_spark_builds_the_duckdb_frame(tmp_path: Path, spark):
+    _check_simulated_book(tmp_path)
+    _check_edge_rows(spark)
+
+
+def _check_simulated_book(tmp_path: Path) -> None:
+    """`retain features --engine spark` (the session above, reused) on 60 accounts x 14 months."""
     from simulator._run import simulate
 
     data = simulate(tmp_path / "data", n_accounts=60, months=14, seed=3)
@@ -81,6 +89,8 @@ def test_retain_features_on_spark_writes_the_duckdb_frame_of_a_simulated_book(
 def _edge_frames() -> dict[str, pd.DataFrame]:
     """The fixture accounts with rows on the edges where engines differ."""
     frames = base_frames()
+    # Extra account columns become attributes: one numeric, one categorical.
+    frames["accounts"] = frames["accounts"].assign(plan=["pro", "basic"], health_score=["7", " 3 "])
     # Origin of the usage day blocks is AS_OF - 90 days: days 31 and 32 of it are the last bit
     # of the first block and the first of the next (bits 31/32 of a 64-bit mask piece).
     origin = AS_OF - pd.Timedelta(days=90)
@@ -157,7 +167,7 @@ def _edge_frames() -> dict[str, pd.DataFrame]:
     )
 
 
-def test_edge_rows_give_the_same_features_on_both_engines(spark):
+def _check_edge_rows(spark) -> None:
     from features._spark import SparkSource
 
     frames = _edge_frames()
@@ -169,4 +179,5 @@ def test_edge_rows_give_the_same_features_on_both_engines(spark):
     finally:
         source.close()
     assert duck["active_users_28d"].max() > 0 and duck["ticket_csat_avg_90d"].notna().any()
+    assert {"attr_plan", "attr_health_score"} <= set(duck.columns)
     assert_same_frame(duck, on_spark)
