@@ -158,25 +158,17 @@ def _equal_share_records(
                     "churn",
                     ALL,
                     "band_renewal_ratio_equal_shares",
-                    _ratio_of(part["churn"].to_numpy(float), bands),
+                    m.band_ratio(part["churn"].to_numpy(float), bands),
                 )
             )
     if banded:
         pooled = pd.concat(banded, ignore_index=True)
         for model, part in pooled.groupby("model", sort=False):
-            ratio = _ratio_of(part["churn"].to_numpy(float), part["band"].to_numpy(object))
+            ratio = m.band_ratio(part["churn"].to_numpy(float), part["band"].to_numpy(object))
             records.append(
                 (POOLED, str(model), "churn", ALL, "band_renewal_ratio_equal_shares", ratio)
             )
     return records
-
-
-def _ratio_of(churned: Any, bands: Any) -> float:
-    rates = m.band_renewal_rates(churned, bands)
-    green, red = rates["green"], rates["red"]
-    if math.isnan(green) or math.isnan(red):
-        return math.nan
-    return math.inf if red == 0 and green > 0 else (green / red if red > 0 else math.nan)
 
 
 def _by_model_and_segment(rows: pd.DataFrame) -> Iterator[tuple[tuple[str, str], pd.DataFrame]]:

@@ -210,7 +210,12 @@ def equal_share_band_ratio(
     churned: ArrayLike, y_score: ArrayLike, green_share: float, red_share: float
 ) -> float:
     """Green/red renewal-rate ratio with bands of the given shares (see `bands_at_shares`)."""
-    rates = band_renewal_rates(churned, bands_at_shares(y_score, green_share, red_share))
+    return band_ratio(churned, bands_at_shares(y_score, green_share, red_share))
+
+
+def band_ratio(churned: ArrayLike, bands: Sequence[str] | ArrayLike) -> float:
+    """Renewal rate of green over red; NaN when a band is empty, inf when every red churned."""
+    rates = band_renewal_rates(churned, bands)
     return _ratio(rates["green"], rates["red"])
 
 

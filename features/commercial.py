@@ -18,6 +18,7 @@ from features.windows import (
     change_pct,
     days,
     days_between,
+    in_force_at,
     in_window,
     nan_as_null,
     ratio,
@@ -37,7 +38,7 @@ VALUES = (
 
 
 def _in_force(v: ir.Table) -> ir.BooleanValue:
-    return v.end_date >= v.as_of
+    return in_force_at(v, v.as_of)
 
 
 def _in_force_a_year_ago(v: ir.Table) -> ir.BooleanValue:

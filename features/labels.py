@@ -27,13 +27,8 @@ import ibis.expr.types as ir
 from features.commercial import known_contracts
 from features.frame import known_at_column
 from features.source import DataSource
-from features.windows import SNAPSHOT_ID, days
+from features.windows import SNAPSHOT_ID, days, in_force_at
 from retain.config import Config
-
-
-def in_force_at(contracts: ir.Table, at: ir.TimestampValue) -> ir.BooleanValue:
-    """A contract is in force at `at` when `start_date < at <= end_date` (BRIEF: in force)."""
-    return (contracts.start_date < at) & (at <= contracts.end_date)
 
 
 def coverage_blocks(contracts: ir.Table, grace_days: int) -> ir.Table:

@@ -1,7 +1,7 @@
 """Snapshot spines: which (account_id, as_of) pairs get a feature row.
 
 - `monthly`: every account with a contract in force (start_date < as_of <= end_date, the one
-  rule of `features.labels.in_force_at`) at each month start, from its first contract up to the
+  rule of `features.windows.in_force_at`) at each month start, from its first contract up to the
   data's end (exclusive);
 - `renewals`: each distinct (account, contract end E) scored at as_of = E - lead_days, when that
   contract is in force then (a term starting on or after as_of is unknown at as_of) and as_of is
@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from features.source import DataSource
-from features.windows import days
+from features.windows import days, in_force_at
 from retain.config import Config
 from retain.errors import RetainError
 
@@ -51,10 +51,7 @@ def _active_at(contracts: ir.Table, dates: list[pd.Timestamp], spine_name: str) 
     if not dates:
         return _empty()
     calendar = ibis.memtable(pd.DataFrame({"as_of": pd.to_datetime(dates)}))
-    joined = contracts.join(
-        calendar,
-        [contracts.start_date < calendar.as_of, calendar.as_of <= contracts.end_date],
-    )
+    joined = contracts.join(calendar, in_force_at(contracts, calendar.as_of))
     return joined.select("account_id", "as_of", spine=ibis.literal(spine_name)).distinct()
 
 
@@ -112,11 +109,7 @@ def renewals_spine(
     other = contracts.rename(_account_id="account_id")
     active = ends.join(
         other,
-        [
-            ends.account_id == other._account_id,
-            other.start_date < ends.as_of,
-            ends.as_of <= other.end_date,
-        ],
+        [ends.account_id == other._account_id, in_force_at(other, ends.as_of)],
     )
     return active.select("account_id", "as_of", spine=ibis.literal("renewals")).distinct()
 

@@ -54,6 +54,15 @@ def bigint(value: int) -> ir.IntegerScalar:
     return ibis.literal(str(int(value))).cast("int64")
 
 
+def in_force_at(contracts: ir.Table, at: ir.TimestampValue) -> ir.BooleanValue:
+    """A contract is in force at `at` when `start_date < at <= end_date` (BRIEF: in force).
+
+    The one rule for spine membership, ARR and seats at as_of, the renewal date and the labels:
+    a term ending on as_of is in force (up for renewal that day), one starting on it unknown.
+    """
+    return (contracts.start_date < at) & (at <= contracts.end_date)
+
+
 def in_window(
     spine: ir.Table,
     events: ir.Table,

@@ -106,6 +106,23 @@ def select_candidate(
     probabilities = {name: m.predict_proba(validation)[:, 1] for name, m in candidates.items()}
     scores = {name: metric_value(metric, y, p) for name, p in probabilities.items()}
 
+    all_probabilities = {**probabilities, **baselines}
+    intervals: dict[tuple[str, str], tuple[float, float]] = {}
+
+    def interval(name: str, reference: str) -> tuple[float, float]:
+        """Paired interval of `name` minus `reference`, computed once per pair."""
+        if (name, reference) not in intervals:
+            intervals[name, reference] = paired_bootstrap_interval(
+                y,
+                all_probabilities[name],
+                all_probabilities[reference],
+                accounts,
+                metric,
+                config.training.seed,
+                n_bootstrap,
+            )
+        return intervals[name, reference]
+
     def beats(name: str, current: str) -> bool:
         if n_bootstrap <= 0:
             better = (
@@ -114,15 +131,7 @@ def select_candidate(
                 else scores[name] > scores[current]
             )
             return bool(better)
-        low, high = paired_bootstrap_interval(
-            y,
-            probabilities[name],
-            probabilities[current],
-            accounts,
-            metric,
-            config.training.seed,
-            n_bootstrap,
-        )
+        low, high = interval(name, current)
         return bool(high < 0) if lower_is_better else bool(low > 0)
 
     ordered = sorted(scores, key=lambda n: scores[n] if lower_is_better else -scores[n])
@@ -130,18 +139,10 @@ def select_candidate(
     for name in ordered:
         if name != chosen and beats(name, chosen):
             chosen = name
-    reference = probabilities[chosen]
-    all_probabilities = {**probabilities, **baselines}
     table = []
     for name, p in all_probabilities.items():
         metrics = validation_metrics(y, p)
-        low, high = (
-            (0.0, 0.0)
-            if name == chosen
-            else paired_bootstrap_interval(
-                y, p, reference, accounts, metric, config.training.seed, n_bootstrap
-            )
-        )
+        low, high = (0.0, 0.0) if name == chosen else interval(name, chosen)
         table.append(
             {
                 "target": target,
