@@ -272,6 +272,39 @@ class SparkConfig:
 
 
 @dataclass(frozen=True)
+class ExportsConfig:
+    """`retain export`: which retain value fills which field of a CS platform (serving.exports).
+
+    Names are field names as the platform's admin creates them; ChurnZero gets its `cf_` prefix
+    and Vitally camelCase trait keys from the same names. An empty name leaves the field out.
+    """
+
+    # The score the platforms get: the renewal risk is what a CS team acts on; set
+    # "expansion_probability" (and rename score_field) to export the expansion likelihood.
+    score: str = "churn_probability"
+    # CS platforms show scores as 0-100 numbers (42.37 = 42.37%); 1.0 keeps the probability.
+    score_scale: float = 100.0
+    score_field: str = "Retain Churn Risk"
+    band_field: str = "Retain Health Band"  # green / yellow / red, the model's own bands
+    expansion_field: str = "Retain Expansion Likelihood"  # same scale as the score
+    # The top risk reasons (drivers raising the risk), one field each: "<name> 1", "<name> 2".
+    reason_field: str = "Retain Risk Reason"
+    reasons: int = 3
+    # churn_probability x ARR: the revenue the renewal risk puts at stake this renewal.
+    arr_at_risk_field: str = "Retain ARR at Risk"
+    # The first of a result's `recommended_plays` (retain plays), only when the scores carry it.
+    next_play_field: str = "Retain Next Play"
+    scored_on_field: str = "Retain Scored On"  # the snapshot date (as_of) the score describes
+    # Trend, from the score ledger's history: left out when there is no earlier score.
+    previous_score_field: str = "Retain Previous Churn Risk"
+    score_change_field: str = "Retain Churn Risk Change"
+    # The column a Gainsight Bulk API job upserts on (an admin-created key field of Company).
+    gainsight_key_field: str = "External ID"
+    # Planhat time-series metric id: Planhat allows no spaces or special characters in it.
+    planhat_dimension_id: str = "retainchurnrisk"
+
+
+@dataclass(frozen=True)
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -284,6 +317,7 @@ class Config:
     drift: DriftConfig = field(default_factory=DriftConfig)
     survival: SurvivalConfig = field(default_factory=SurvivalConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
+    exports: ExportsConfig = field(default_factory=ExportsConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""
