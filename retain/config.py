@@ -196,6 +196,10 @@ class ServingConfig:
     api_tokens: tuple[str, ...] = ()  # RETAIN_API_TOKENS (comma-separated) adds to these
     max_accounts_per_request: int = 1_000
     store_path: str = "retain_scores.duckdb"
+    # The score ledger (serving.ledger): one immutable Parquet file per scoring run, never
+    # edited. Unset: a folder beside the store named after it (retain_scores.ledger/), so a
+    # store and the history it is derived from travel together.
+    ledger_path: str | None = None
     model_path: str | None = None  # a saved model folder instead of the registry
     model_alias: str = "champion"
     # Serve (or score with) the challenger when no champion exists. Off: a model no promotion
