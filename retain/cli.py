@@ -36,6 +36,7 @@ def _register_all() -> None:
     from features import contract_cli
     from monitoring import cli as monitoring_cli
     from serving import cli as serving_cli
+    from serving import export_cli
     from simulator import cli as simulator_cli
     from training import cli as training_cli
 
@@ -46,6 +47,7 @@ def _register_all() -> None:
         training_cli,
         evaluation_cli,
         serving_cli,
+        export_cli,
         monitoring_cli,
     ):
         module.register(app)
