@@ -41,6 +41,27 @@ class Server:
             self.process.wait()
 
 
+def worker_processes(server: Server) -> list:
+    """The server's BentoML workers, lowest pid first: processes started as
+    `_bentoml_impl.worker` whose parent is not one (a process a worker forks keeps its
+    command line, and killing it would restart nothing)."""
+    import psutil
+
+    def is_worker(process: psutil.Process) -> bool:
+        try:
+            return "_bentoml_impl.worker" in " ".join(process.cmdline())
+        except psutil.Error:  # gone meanwhile
+            return False
+
+    parent = psutil.Process(server.process.pid)
+    found = [
+        p
+        for p in parent.children(recursive=True)
+        if is_worker(p) and not (p.parent() is not None and is_worker(p.parent()))
+    ]
+    return sorted(found, key=lambda p: p.pid)
+
+
 def wait_ready(server: Server, timeout: float = 90) -> None:
     import httpx
 

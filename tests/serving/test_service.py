@@ -16,7 +16,7 @@ from serving.batch import score_snapshot
 from serving.scoring import frame_from_features, load_model_pair, score_frame
 from serving.signals import SIGNAL_FEATURES
 from serving.store import write_store
-from tests.serving._server import running_server
+from tests.serving._server import running_server, worker_processes
 
 pytestmark = pytest.mark.slow
 
@@ -568,14 +568,7 @@ def test_no_request_value_reaches_a_log_or_file(server: dict) -> None:
 
 
 def _worker_rss(server: dict) -> int:
-    import psutil
-
-    parent = psutil.Process(server["process"].process.pid)
-    workers = [
-        p
-        for p in parent.children(recursive=True)
-        if "_bentoml_impl.worker" in " ".join(p.cmdline())
-    ]
+    workers = worker_processes(server["process"])
     assert workers
     return sum(p.memory_info().rss for p in workers)
 
