@@ -172,9 +172,16 @@ def score(
     missing_values: str = typer.Option(
         None, "--missing-values", help="'impute' (default) or 'reject' missing feature values."
     ),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb (this machine) or spark: features and scores on the [spark] session's "
+        "executors (mapInPandas); the scores and CSV are then folders of part files.",
+    ),
 ) -> None:
     """Score every active account with reasons and signals; update the score store."""
     from retain.config import load_config
+    from retain.errors import RetainError
     from serving.batch import (
         build_snapshot,
         parse_as_of,
@@ -196,6 +203,29 @@ def score(
         ),
     )
     models = load_model_pair(config)
+    if engine not in ("duckdb", "spark"):
+        raise RetainError(f"--engine must be one of duckdb, spark, not {engine!r}.")
+    if engine == "spark":
+        from serving.spark_batch import score_on_spark
+        from serving.survival import load_survival_model
+
+        done = score_on_spark(
+            data,
+            out,
+            models,
+            load_survival_model(models, config),
+            config,
+            as_of=parse_as_of(as_of),
+            with_reasons=reasons,
+        )
+        write_store(config.serving.store_path, done.snapshot, models, done.results)
+        typer.echo(
+            f"Scored {len(done.results)} accounts on Spark at {done.results[0]['as_of']} "
+            f"(red {done.bands.get('red', 0)}, yellow {done.bands.get('yellow', 0)}, "
+            f"green {done.bands.get('green', 0)}) -> {done.parquet}/, {done.csv}/; "
+            f"store {config.serving.store_path}"
+        )
+        return
     snapshot = build_snapshot(data, config, parse_as_of(as_of))
     results = score_snapshot(snapshot, models, config, with_reasons=reasons, show_progress=True)
     scored = results_frame(snapshot, results, models)
