@@ -76,7 +76,9 @@ def write_csv_parts(
     max_bytes: int | None = None,
 ) -> list[Part]:
     """`frame` as UTF-8 CSV files with a header each, none above `max_rows` rows / `max_bytes`."""
-    text = _clean_text(frame).to_csv(index=False, lineterminator="\n")
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if text.count("\n") != len(frame) + 1:  # a value with a line break: clean, then cut
+        text = _clean_text(frame).to_csv(index=False, lineterminator="\n")
     header, *lines = text.split("\n")[:-1]
     header_bytes = len(header.encode()) + 1
     sizes = [len(line.encode()) + 1 for line in lines]

@@ -115,8 +115,13 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+def _one_line(text: str) -> str:
+    # A platform field is one line: a line break would also split a row of a CSV import.
+    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+
+
 def _risk_reasons(value: Any) -> list[str]:
-    return [r["text"] for r in _as_list(value) if r.get("direction") == "raises"]
+    return [_one_line(r["text"]) for r in _as_list(value) if r.get("direction") == "raises"]
 
 
 def _first_play(value: Any) -> str:
@@ -126,8 +131,8 @@ def _first_play(value: Any) -> str:
     play = plays[0]
     # A play is an object naming its play (retain plays) or, from other sources, a plain name.
     if isinstance(play, dict):
-        return str(play.get("play") or play.get("name") or "")
-    return str(play)
+        return _one_line(str(play.get("play") or play.get("name") or ""))
+    return _one_line(str(play))
 
 
 def build_records(scores: pd.DataFrame, history: pd.DataFrame | None = None) -> ExportRecords:

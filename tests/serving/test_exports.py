@@ -108,8 +108,9 @@ def test_record_values_worked_by_hand(records) -> None:
     assert list(records.latest["account_id"]) == ["A1", "B2", "C_3"]
     assert latest.loc["A1", "arr_at_risk"] == 5084.52
     assert pd.isna(latest.loc["B2", "arr_at_risk"])
+    # one line: a platform field holds no line break
     assert latest.loc["A1", "risk_reasons"] == [
-        'Usage down 52%, "steep"\nover 14 days',
+        'Usage down 52%, "steep" over 14 days',
         "Champion left",
     ]
     assert latest.loc["A1", "next_play"] == "Executive sponsor outreach"
@@ -176,6 +177,9 @@ def test_files_are_cut_to_the_limits_and_stale_parts_removed(tmp_path: Path) -> 
     parts = write_csv_parts(frame, tmp_path, "p", "rows", max_bytes=15)
     assert [p.rows for p in parts] == [2, 2, 2, 1]
     assert all(p.bytes <= 15 for p in parts)
+    broken = pd.DataFrame({"id": ["a", "b"], "text": ["two\nlines", "one"]})
+    parts = write_csv_parts(broken, tmp_path, "q", "rows", max_rows=1)
+    assert [p.path.read_text() for p in parts] == ["id,text\na,two lines\n", "id,text\nb,one\n"]
     parts = write_csv_parts(frame, tmp_path, "p", "rows")
     assert [p.path.name for p in parts] == ["p-rows-0001.csv"]
     assert sorted(f.name for f in tmp_path.iterdir()) == ["p-rows-0001.csv"]  # 0002-0004 gone
