@@ -14,6 +14,7 @@ from features.windows import (
     SECONDS_PER_HOUR,
     SNAPSHOT_ID,
     attach,
+    bigint,
     change_pct,
     days,
     in_window,
@@ -79,12 +80,25 @@ def open_escalations(t: ir.Table) -> ir.Value:
     return t.count(where=_open(t) & t.escalated)
 
 
-def median_resolution_hours_90d(t: ir.Table) -> ir.Value:
-    """Median hours from creation to resolution of the tickets resolved in the last 90 days."""
-    seconds = (t.resolved_at.epoch_seconds() - t.created_at.epoch_seconds()).cast("float64")
-    hours = seconds / real(SECONDS_PER_HOUR)
-    # NULL outside the window rather than `median(where=...)`, which Spark SQL rejects.
-    return ibis.ifelse(_resolved_within(t, 90), hours, ibis.null("float64")).median()
+def median_resolution_hours_90d(t: ir.Table) -> ir.Table:
+    """Median hours from creation to resolution of the tickets resolved in the last 90 days.
+
+    Per snapshot: the mean of the middle one or two of the sorted values (DuckDB's `median`).
+    Window functions rather than `median()`, which BigQuery cannot compute exactly (Ibis has no
+    rule for it) and whose `where=` Spark SQL rejects.
+    """
+    resolved = t.filter(_resolved_within(t, 90))
+    seconds = (resolved.resolved_at.epoch_seconds() - resolved.created_at.epoch_seconds()).cast(
+        "float64"
+    )
+    resolved = resolved.select(SNAPSHOT_ID, hours=seconds / real(SECONDS_PER_HOUR))
+    ranked = resolved.mutate(
+        position=ibis.row_number().over(group_by=SNAPSHOT_ID, order_by="hours"),  # 0-based
+        n=resolved.hours.count().over(group_by=SNAPSHOT_ID),
+    )
+    # The middle ones: as many values below as above, give or take one.
+    middle = ranked.filter((ranked.position * bigint(2) - ranked.n + bigint(1)).abs() <= bigint(1))
+    return middle.group_by(SNAPSHOT_ID).aggregate(median_resolution_hours_90d=middle.hours.mean())
 
 
 def ticket_csat_avg_90d(t: ir.Table) -> ir.Value:
@@ -108,7 +122,6 @@ FEATURES = (
     escalated_tickets_90d,
     open_tickets,
     open_escalations,
-    median_resolution_hours_90d,
     ticket_csat_avg_90d,
     tickets_prior_90d,
 )
@@ -127,5 +140,9 @@ def support_features(spine: ir.Table, source: DataSource, config: Config) -> ir.
     # No lower bound: a ticket opened a year ago and still open counts as open.
     t = in_window(spine, tickets, "created_at")
     per_snapshot = t.group_by(SNAPSHOT_ID).aggregate(**{fn.__name__: fn(t) for fn in FEATURES})
+    medians = median_resolution_hours_90d(t)
+    per_snapshot = per_snapshot.left_join(medians, SNAPSHOT_ID).select(
+        SNAPSHOT_ID, *COUNTS, *VALUES[:2], "tickets_prior_90d"
+    )
     per_snapshot = per_snapshot.mutate(tickets_90d_change_pct=tickets_90d_change_pct(per_snapshot))
     return attach(spine, per_snapshot, counts=COUNTS, values=VALUES)
