@@ -182,7 +182,7 @@ def test_files_are_cut_to_the_limits_and_stale_parts_removed(tmp_path: Path) -> 
     assert [p.path.read_text() for p in parts] == ["id,text\na,two lines\n", "id,text\nb,one\n"]
     parts = write_csv_parts(frame, tmp_path, "p", "rows")
     assert [p.path.name for p in parts] == ["p-rows-0001.csv"]
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["p-rows-0001.csv"]  # 0002-0004 gone
+    assert sorted(f.name for f in tmp_path.glob("p-*")) == ["p-rows-0001.csv"]  # 0002-0004 gone
     items = [{"k": i} for i in range(5)]  # each '{"k":N}' is 7 bytes + a comma
     parts = write_json_parts(items, tmp_path, "p", "calls", max_items=2)
     assert [len(json.loads(p.path.read_text())) for p in parts] == [2, 2, 1]
