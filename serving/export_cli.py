@@ -21,11 +21,17 @@ def export(
         help="Scores Parquet written by `retain score --out FILE` [default: the score store].",
     ),
     store: Path = typer.Option(None, "--store", help="Score store [serving.store_path]."),
+    since: str = typer.Option(
+        None,
+        "--since",
+        help="Send earlier scores (time series, Vitally history) from this date on only, "
+        "YYYY-MM-DD [default: the whole history]; the latest score always goes.",
+    ),
     ledger: Path = typer.Option(
         None,
         "--ledger",
-        help="Score ledger folder for history (trend fields, time series) [the ledger's own "
-        "setting, when there is a ledger].",
+        help="Score ledger folder for history (trend fields, time series) "
+        "[serving.ledger_path, else beside the store].",
     ),
 ) -> None:
     """Write the latest scores as the files a CS platform's bulk import takes as they are.
@@ -64,18 +70,31 @@ def export(
         frame = read_scores_file(scores)
     else:
         frame = scores_from_store(config.serving.store_path)
-    ledger_folder = ledger if ledger is not None else getattr(config.serving, "ledger_path", None)
-    records = build_records(frame, read_history(ledger_folder))
+    history = read_history(config, ledger)
+    records = build_records(frame, history, since=_date(since, "--since"))
     manifest = write_export(platform, records, config.exports, out)
     summary = json.loads(manifest.read_text(encoding="utf-8"))
     files = [f for parts in summary["files"].values() for f in parts]
-    history = "with history" if records.has_history else "no earlier scores (latest only)"
+    trend = "with history" if records.has_history else "no earlier scores (latest only)"
     typer.echo(
         f"Exported {summary['accounts']} accounts at {summary['as_of']} for {platform} "
-        f"({history}): {len(files)} file(s) in {out}; manifest {manifest.name}"
+        f"({trend}): {len(files)} file(s) in {out}; manifest {manifest.name}"
     )
     for note in summary.get("notes", []):
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+
+
+def _date(value: str | None, option: str) -> str | None:
+    import datetime as dt
+
+    from retain.errors import RetainError
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError as error:
+        raise RetainError(f"{option} must be a date as YYYY-MM-DD (got {value!r})") from error
 
 
 def register(app: typer.Typer) -> None:

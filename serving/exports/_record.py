@@ -135,8 +135,18 @@ def _first_play(value: Any) -> str:
     return _one_line(str(play))
 
 
-def build_records(scores: pd.DataFrame, history: pd.DataFrame | None = None) -> ExportRecords:
-    """The export record of each account's latest score, with its history when given."""
+def build_records(
+    scores: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+    *,
+    since: str | pd.Timestamp | None = None,
+) -> ExportRecords:
+    """The export record of each account's latest score, with its history when given.
+
+    `since` keeps the earlier points (time series, Vitally's timestamped messages) from that
+    date on, for an export that only adds what the last one did not send; the previous score of
+    the trend fields is read from the whole history all the same.
+    """
     _check_columns(scores, "scores")
     frame = scores.copy()
     frame["account_id"] = frame["account_id"].astype(str)
@@ -185,6 +195,11 @@ def build_records(scores: pd.DataFrame, history: pd.DataFrame | None = None) -> 
         latest["previous_as_of"] = latest["account_id"].map(previous["as_of"])
         for score in SCORES:
             latest[f"previous_{score}"] = latest["account_id"].map(previous[score])
+    if since is not None:
+        keep = (points["as_of"] >= pd.Timestamp(since)) | (
+            points["as_of"] == points["account_id"].map(latest_as_of)
+        )
+        points = points[keep].reset_index(drop=True)
     return ExportRecords(
         latest=latest, history=points, has_history=has_history, has_next_play=has_next_play
     )

@@ -245,19 +245,33 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, records) -> None:
 
 @pytest.fixture(scope="module")
 def scored_file(trained: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A real scores file and score store, written by retain score's own functions."""
+    """A real scores file, score store and ledger (the month before, then the latest month),
+    written by retain score's own functions."""
     from serving.batch import results_frame, score_snapshot, write_outputs
+    from serving.ledger import append_run, ledger_rows
     from serving.scoring import load_model_pair
     from serving.store import write_store
 
     models = load_model_pair(trained["config"])
     frame = trained["frame"]
-    snapshot = frame[frame["as_of"] == frame["as_of"].max()].head(25).reset_index(drop=True)
-    results = score_snapshot(snapshot, models, trained["config"])
     tmp = tmp_path_factory.mktemp("export_scores")
+    dates = sorted(frame["as_of"].unique())[-2:]
+    for as_of in dates:
+        snapshot = frame[frame["as_of"] == as_of].head(25).reset_index(drop=True)
+        results = score_snapshot(snapshot, models, trained["config"])
+        append_run(tmp / "ledger", ledger_rows(snapshot, results, models))
+        if as_of == dates[0]:
+            earlier = {r["account_id"]: r for r in results}
     parquet, _ = write_outputs(results_frame(snapshot, results, models), tmp / "scores", 3)
     store = write_store(tmp / "store.duckdb", snapshot, models, results)
-    return {"parquet": parquet, "store": store, "results": results, "tmp": tmp}
+    return {
+        "parquet": parquet,
+        "store": store,
+        "ledger": tmp / "ledger",
+        "results": results,
+        "earlier": earlier,
+        "dates": [pd.Timestamp(d).strftime("%Y-%m-%d") for d in dates],
+    }
 
 
 def test_cli_exports_a_real_scores_file(scored_file: dict, tmp_path: Path) -> None:
@@ -265,7 +279,10 @@ def test_cli_exports_a_real_scores_file(scored_file: dict, tmp_path: Path) -> No
     data.mkdir()
     out = tmp_path / "exports"
     command = ["export", "--to", "gainsight", "--data", str(data), "--out", str(out)]
-    result = CliRunner().invoke(app, [*command, "--scores", str(scored_file["parquet"])])
+    no_ledger = ["--ledger", str(tmp_path / "no_ledger")]
+    result = CliRunner().invoke(
+        app, [*command, *no_ledger, "--scores", str(scored_file["parquet"])]
+    )
     assert result.exit_code == 0, result.output
     assert "Exported 25 accounts" in result.output and "no earlier scores" in result.output
     exported = pd.read_csv(out / "gainsight-companies-0001.csv", dtype={"External ID": str})
@@ -279,7 +296,8 @@ def test_cli_exports_a_real_scores_file(scored_file: dict, tmp_path: Path) -> No
         assert (row[5] if isinstance(row[5], str) else "") == (raising[0] if raising else "")
     # The same accounts from the score store instead of the file.
     result = CliRunner().invoke(
-        app, [*command, "--store", str(scored_file["store"]), "--out", str(tmp_path / "s")]
+        app,
+        [*command, *no_ledger, "--store", str(scored_file["store"]), "--out", str(tmp_path / "s")],
     )
     assert result.exit_code == 0, result.output
     from_store = pd.read_csv(tmp_path / "s" / "gainsight-companies-0001.csv", dtype=str)
@@ -288,6 +306,33 @@ def test_cli_exports_a_real_scores_file(scored_file: dict, tmp_path: Path) -> No
         from_store.sort_values("External ID").reset_index(drop=True),
         from_file.sort_values("External ID").reset_index(drop=True),
     )
+
+
+def test_cli_reads_the_ledger_history(scored_file: dict, tmp_path: Path) -> None:
+    out = tmp_path / "exports"
+    common = ["--data", str(tmp_path), "--scores", str(scored_file["parquet"])]
+    common += ["--ledger", str(scored_file["ledger"]), "--out", str(out)]
+    result = CliRunner().invoke(app, ["export", "--to", "planhat", *common])
+    assert result.exit_code == 0, result.output
+    assert "with history" in result.output
+    points = json.loads((out / "planhat-metrics-0001.json").read_text())
+    assert len(points) == 50  # 25 accounts at both dates
+    assert sorted({p["date"] for p in points}) == scored_file["dates"]
+    companies = json.loads((out / "planhat-companies-0001.json").read_text())
+    for company in companies:
+        before = scored_file["earlier"][company["externalId"]]["churn_probability"]
+        custom = company["custom"]
+        assert custom["Retain Previous Churn Risk"] == pytest.approx(round(before, 4) * 100)
+        change = custom["Retain Churn Risk"] - custom["Retain Previous Churn Risk"]
+        assert custom["Retain Churn Risk Change"] == pytest.approx(change, abs=0.006)
+    # --since the latest date: the time series holds the latest points only, the trend stays.
+    result = CliRunner().invoke(
+        app, ["export", "--to", "planhat", *common, "--since", scored_file["dates"][1]]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads((out / "planhat-metrics-0001.json").read_text())) == 25
+    result = CliRunner().invoke(app, ["export", "--to", "planhat", *common, "--since", "May"])
+    assert "--since must be a date" in str(result.exception)
 
 
 def test_cli_refuses_an_unknown_platform_and_missing_scores(tmp_path: Path) -> None:
@@ -308,3 +353,11 @@ def test_totango_manifest_notes_ids_it_would_refuse(tmp_path: Path) -> None:
     write_export("totango", build_records(scores), ExportsConfig(), tmp_path)
     manifest = json.loads((tmp_path / "totango-manifest.json").read_text())
     assert manifest["notes"] and manifest["notes"][0].startswith("2 account ids")
+
+
+def test_since_keeps_later_points_and_the_trend() -> None:
+    records = build_records(literal_scores(), literal_history(), since="2026-09-01")
+    assert sorted(records.history["as_of"].dt.strftime("%m-%d").unique()) == ["09-01", "10-01"]
+    assert records.latest.set_index("account_id").loc["A1", "previous_churn_probability"] == 0.3
+    later = build_records(literal_scores(), literal_history(), since="2027-01-01")
+    assert len(later.history) == 3  # the latest scores always go
