@@ -63,9 +63,13 @@ def score_snapshot(
     with_reasons: bool = True,
     show_progress: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    with_change: bool = True,
 ) -> list[dict[str, Any]]:
     """`score_frame` over chunks of `snapshot`, with a progress bar when asked; each result
-    also gets its time-to-churn curve (serving.survival) when the churn model has one."""
+    also gets its time-to-churn curve (serving.survival) when the churn model has one and,
+    with `with_change`, when the score ledger holds earlier snapshots of the account, its
+    `change` since the previous one and its `trend` (serving.movers; the ledger is only read:
+    `serving.store.write_store(..., config=config)` appends the run)."""
     results: list[dict[str, Any]] = []
     starts = range(0, len(snapshot), chunk_rows)
     if not show_progress:
@@ -80,6 +84,10 @@ def score_snapshot(
                 results += score_frame(chunk, models, config, with_reasons=with_reasons)
                 progress.advance(task, len(chunk))
     add_survival(results, snapshot, load_survival_model(models, config), config)
+    if with_change:
+        from serving.movers import add_changes
+
+        add_changes(results, snapshot, models, config, with_trend=True)
     return results
 
 
@@ -117,15 +125,26 @@ def results_frame(
     frame["expansion_model_version"] = models.expansion_info.version
     for key in ("reasons", "expansion_reasons", "signals", "context", "data_gaps"):
         frame[key] = [json.dumps(r.get(key, [])) for r in results]
+    # Since the account's previous ledger snapshot (serving.movers); null on a first run.
+    changes = [r.get("change") or {} for r in results]
+    frame["previous_as_of"] = pd.to_datetime([c.get("previous_as_of") for c in changes])
+    frame["previous_churn_probability"] = [
+        c.get("previous_churn_probability", float("nan")) for c in changes
+    ]
+    frame["change"] = [json.dumps(r.get("change")) for r in results]
+    frame["trend"] = [json.dumps(r.get("trend")) for r in results]
     return frame
 
 
 def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
     """The CRM-import view: no JSON, one text column per reason and one for the signals."""
     json_columns = ["reasons", "expansion_reasons", "signals", "survival", "context", "data_gaps"]
+    json_columns += ["change", "trend"]
     flat = scored.drop(columns=[c for c in json_columns if c in scored.columns]).copy()
     flat["as_of"] = flat["as_of"].dt.date
-    for column in ("renewal_date", "churn_window_end"):
+    if "change" in scored:
+        flat["change"] = [(json.loads(c) or {}).get("text", "") for c in scored["change"]]
+    for column in ("renewal_date", "churn_window_end", "previous_as_of"):
         if column in flat:
             flat[column] = pd.to_datetime(flat[column]).dt.date
     reasons = [json.loads(r) for r in scored["reasons"]]

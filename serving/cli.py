@@ -218,7 +218,7 @@ def score(
             as_of=parse_as_of(as_of),
             with_reasons=reasons,
         )
-        write_store(config.serving.store_path, done.snapshot, models, done.results)
+        write_store(config.serving.store_path, done.snapshot, models, done.results, config=config)
         typer.echo(
             f"Scored {len(done.results)} accounts on Spark at {done.results[0]['as_of']} "
             f"(red {done.bands.get('red', 0)}, yellow {done.bands.get('yellow', 0)}, "
@@ -230,7 +230,7 @@ def score(
     results = score_snapshot(snapshot, models, config, with_reasons=reasons, show_progress=True)
     scored = results_frame(snapshot, results, models)
     parquet, csv = write_outputs(scored, out, config.serving.top_k_reasons)
-    write_store(config.serving.store_path, snapshot, models, results)
+    write_store(config.serving.store_path, snapshot, models, results, config=config)
     bands = scored["health_band"].value_counts()
     typer.echo(
         f"Scored {len(scored)} accounts at {scored['as_of'].iloc[0].date()} "

@@ -99,6 +99,10 @@ def ledger_rows(
     frame = frame.reset_index(drop=True)
     if len(frame) != len(results):
         raise RetainError(f"{len(frame)} snapshot rows but {len(results)} results")
+    ids = [str(r["account_id"]) for r in results]
+    if frame["account_id"].astype(str).tolist() != ids:
+        # Results that came back in another order (Spark partitions): align by account.
+        frame = frame.set_index(frame["account_id"].astype(str)).loc[ids].reset_index(drop=True)
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = run_at or pd.Timestamp.now(tz="UTC").tz_localize(None)
     names = feature_names_for(models, frame)

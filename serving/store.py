@@ -1,7 +1,10 @@
 """The score store: a DuckDB file of the latest snapshots and their scores.
 
-`retain score` writes it; the service reads it once at start-up and answers `/score_accounts`
-from memory. Two tables, both keyed by (account_id, as_of):
+`retain score` appends its run to the score ledger (serving.ledger) and derives the store from
+it (`build_store`: per account and as_of, the row of the latest run), so the store is the
+latest rows of the ledger and the ledger is never edited. The service reads the store once at
+start-up and answers `/score_accounts` from memory. Two tables, both keyed by (account_id,
+as_of):
 
 - `snapshots`: segment, arr, csm_id, renewal_date, the snapshot's feature values as JSON (text
   categories kept, missing as null) and `stored_at`;
@@ -26,6 +29,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from retain.config import Config
 from retain.errors import RetainError
 from retain.files import atomic_path
 from serving.reasons import json_value
@@ -154,14 +158,22 @@ def write_store(
     results: Sequence[dict[str, Any]] | None = None,
     *,
     now: pd.Timestamp | None = None,
+    config: Config | None = None,
 ) -> Path:
     """Upsert snapshots (and their results, when given) into the store at `path`.
 
     `snapshots` is a feature frame with `csm_id` where known. Results, when given, belong to the
     same rows. Rows with the same (account_id, as_of) are replaced.
+
+    With `config` and results, this is a scoring run: it is appended to the score ledger
+    (`serving.ledger.ledger_folder(config)`; a rerun of the same snapshot and models is a
+    no-op), each result gets its `change` since the account's previous ledger row when it has
+    none yet, and the store is rebuilt from the ledger (`build_store`).
     """
     path = Path(path)
     now = now or pd.Timestamp.now(tz="UTC").tz_localize(None)
+    if config is not None and results is not None:
+        return _record_run(path, snapshots, models, list(results), now, config)
     snapshot_rows = _snapshot_rows(snapshots, models.feature_names, now)
     score_rows = _score_rows(results, models, now) if results is not None else None
     with atomic_path(path) as tmp:
@@ -174,6 +186,90 @@ def write_store(
             _upsert(connection, "snapshots", snapshot_rows)
             if score_rows is not None:
                 _upsert(connection, "scores", score_rows)
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        wal = tmp.with_name(tmp.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+    return path
+
+
+def _record_run(
+    path: Path,
+    snapshots: pd.DataFrame,
+    models: ModelPair,
+    results: list[dict[str, Any]],
+    now: pd.Timestamp,
+    config: Config,
+) -> Path:
+    from serving.ledger import append_run, ledger_folder, ledger_rows
+    from serving.movers import add_changes
+
+    if any("change" not in r for r in results):
+        add_changes(results, snapshots, models, config)
+    folder = ledger_folder(config)
+    append_run(folder, ledger_rows(snapshots, results, models, run_at=now))
+    return build_store(path, folder)
+
+
+def build_store(path: str | os.PathLike[str], ledger: str | os.PathLike[str]) -> Path:
+    """Write the store at `path` afresh as the latest rows of the ledger in `ledger` (per
+    account and as_of, the row of the latest run); the ledger is only read."""
+    from serving.ledger import latest_rows, read_history
+
+    path = Path(path)
+    rows = latest_rows(read_history(ledger))
+    stamp = pd.to_datetime(rows["run_at"]) if len(rows) else pd.Series(dtype="datetime64[us]")
+    results = [json.loads(r) for r in rows["result"]] if len(rows) else []
+    snapshots = pd.DataFrame(
+        {
+            "account_id": rows["account_id"].astype(str) if len(rows) else [],
+            "as_of": pd.to_datetime(rows["as_of"]).dt.date if len(rows) else [],
+            "segment": rows["segment"] if len(rows) else [],
+            "arr": rows["arr"].astype(float) if len(rows) else [],
+            "csm_id": rows["csm_id"] if len(rows) else [],
+            "renewal_date": pd.to_datetime(rows["renewal_date"]).dt.date if len(rows) else [],
+            "features": rows["features"] if len(rows) else [],
+            "stored_at": stamp,
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            "account_id": snapshots["account_id"],
+            "as_of": snapshots["as_of"],
+            **{
+                k: rows[k] if len(rows) else []
+                for k in (
+                    "churn_model",
+                    "churn_version",
+                    "expansion_model",
+                    "expansion_version",
+                    "churn_probability",
+                    "expansion_probability",
+                    "health_band",
+                    "reasons",
+                    "expansion_reasons",
+                )
+            },
+            "signals": [json.dumps(r.get("signals", [])) for r in results],
+            "scored_at": stamp,
+            "result": rows["result"] if len(rows) else [],
+        }
+    )
+    with atomic_path(path) as tmp:
+        tmp.unlink()  # DuckDB refuses an empty file; it creates its own
+        connection = duckdb.connect(str(tmp))
+        try:
+            connection.execute(_SCHEMA)
+            for table, frame in (("snapshots", snapshots), ("scores", scores)):
+                if len(frame):
+                    connection.register("_incoming", frame)
+                    columns = ", ".join(frame.columns)
+                    connection.execute(
+                        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming"
+                    )
+                    connection.unregister("_incoming")
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
