@@ -35,8 +35,8 @@ def _register_all() -> None:
     from features import cli as features_cli
     from features import contract_cli
     from monitoring import cli as monitoring_cli
+    from serving import change_cli, export_cli
     from serving import cli as serving_cli
-    from serving import export_cli
     from simulator import cli as simulator_cli
     from training import cli as training_cli
 
@@ -47,6 +47,7 @@ def _register_all() -> None:
         training_cli,
         evaluation_cli,
         serving_cli,
+        change_cli,
         export_cli,
         monitoring_cli,
     ):

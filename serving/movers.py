@@ -105,7 +105,7 @@ def _points_text(points: float) -> str:
     value = points * 100
     if abs(value) < 0.95:
         return f"{value:+.1f} points"
-    return f"{value:+.0f} points"
+    return f"{value:+.0f} point{'' if round(abs(value)) == 1 else 's'}"
 
 
 def _lower_first(text: str) -> str:
