@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +22,7 @@ from features.build import build_features
 from features.source import DataSource
 from retain.cli import app
 from retain.config import Config, SparkConfig
-from tests.features.fixtures_data import AS_OF, DATA_END, base_frames, day, plant
+from tests.features.fixtures_data import AS_OF, DATA_END, T, base_frames, day, plant
 
 UNAVAILABLE = spark_unavailable_reason()
 pytestmark = pytest.mark.skipif(
@@ -67,7 +69,7 @@ def assert_same_frame(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
 
 def test_spark_builds_the_duckdb_frame(tmp_path: Path, spark):
     _check_simulated_book(tmp_path)
-    _check_edge_rows(spark)
+    _check_edge_rows(spark, tmp_path)
 
 
 def _check_simulated_book(tmp_path: Path) -> None:
@@ -87,97 +89,187 @@ def _check_simulated_book(tmp_path: Path) -> None:
 
 
 def _edge_frames() -> dict[str, pd.DataFrame]:
-    """The fixture accounts with rows on the edges where engines differ."""
+    """The fixture accounts with rows on the edges where engines differ.
+
+    Values meant as NaN are NULL in these pandas frames (pandas cannot tell them apart);
+    `NAN_CELLS` says which cells `_write_parquet` stores as a real NaN.
+    """
     frames = base_frames()
+    # a3: a term ending exactly on as_of (in force, up for renewal that day) and the renewal
+    # starting on it (not known at as_of).
+    frames["accounts"] = pd.concat(
+        [
+            frames["accounts"],
+            pd.DataFrame(
+                {
+                    "account_id": ["a3"],
+                    "created_at": [T("2023-06-01")],
+                    "industry": ["retail"],
+                    "region": ["na"],
+                    "employees": [40],
+                    "csm_id": ["csm2"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     # Extra account columns become attributes: one numeric, one categorical.
-    frames["accounts"] = frames["accounts"].assign(plan=["pro", "basic"], health_score=["7", " 3 "])
+    frames["accounts"] = frames["accounts"].assign(
+        plan=["pro", "basic", "pro"], health_score=["7", " 3 ", None]
+    )
     # Origin of the usage day blocks is AS_OF - 90 days: days 31 and 32 of it are the last bit
     # of the first block and the first of the next (bits 31/32 of a 64-bit mask piece).
     origin = AS_OF - pd.Timedelta(days=90)
+    second = pd.Timedelta(seconds=1)
+    usage = [
+        ("u3", origin + pd.Timedelta(days=31), "export"),
+        ("u4", origin + pd.Timedelta(days=32), "share"),
+        # On the as_of boundary: not seen by the AS_OF snapshot.
+        ("u5", AS_OF, "export"),
+        # Window edges at midnight: as_of - 7 days is in the 7-day window (twice, at the same
+        # instant: a tie), as_of - 28 days in the 28-day one, as_of - 90 days in the 90-day
+        # one; a second earlier is out of it.
+        ("u6", day(-7), "export"),
+        ("u6", day(-7), "share"),
+        ("u6", day(-28), "export"),
+        ("u7", day(-90), "export"),
+        ("u8", day(-90) - second, "export"),
+    ]
     frames = plant(
         frames,
         "usage",
-        [
-            {
-                "account_id": "a1",
-                "timestamp": origin + pd.Timedelta(days=31),
-                "event": "export",
-                "user_id": "u3",
-            },
-            {
-                "account_id": "a1",
-                "timestamp": origin + pd.Timedelta(days=32),
-                "event": "share",
-                "user_id": "u4",
-            },
-            # On the as_of boundary: not seen by the AS_OF snapshot.
-            {"account_id": "a1", "timestamp": AS_OF, "event": "export", "user_id": "u5"},
-        ],
+        [{"account_id": "a1", "timestamp": t, "event": e, "user_id": u} for u, t, e in usage],
     )
     frames["usage"]["count"] = 1.0
-    frames["usage"].loc[0, "count"] = np.nan  # a NaN count is missing, not a number
+    frames["usage"].loc[0, "count"] = np.nan  # NaN_CELLS: a NaN count is missing (default 1)
+    ticket = {"account_id": "a1", "priority": "low", "escalated": False}
     frames = plant(
         frames,
         "tickets",
         [
-            # NaN CSAT (missing) next to a NULL one and real ones; resolved exactly at as_of.
+            # NaN CSAT (missing) next to NULL ones and real ones.
+            {**ticket, "ticket_id": "t4", "created_at": day(-30), "resolved_at": day(-29)},
+            # Resolved exactly at as_of: not resolved yet for the AS_OF snapshot.
+            {**ticket, "ticket_id": "t5", "created_at": day(-3), "resolved_at": AS_OF, "csat": 5.0},
+            # Two created at the same instant, exactly as_of - 90 days (in the 90-day window).
+            {**ticket, "ticket_id": "t6", "created_at": day(-90), "resolved_at": day(-87)},
+            {**ticket, "ticket_id": "t7", "created_at": day(-90), "resolved_at": day(-86)},
+            # Created before the window, resolved exactly at its start (resolved within it).
             {
-                "ticket_id": "t4",
-                "account_id": "a1",
-                "created_at": day(-30),
-                "resolved_at": day(-29),
-                "priority": "low",
-                "escalated": False,
-                "csat": np.nan,
-            },
-            {
-                "ticket_id": "t5",
-                "account_id": "a1",
-                "created_at": day(-3),
-                "resolved_at": AS_OF,
-                "priority": "low",
-                "escalated": False,
+                **ticket,
+                "ticket_id": "t8",
+                "created_at": day(-91),
+                "resolved_at": day(-90),
                 "csat": 5.0,
             },
         ],
     )
-    # Two touches at the same time (a tie), and one at as_of (not seen).
+    # Two touches at the same time (a tie), one exactly 90 days before as_of (in the window),
+    # and one at as_of (not seen).
     frames = plant(
         frames,
         "activities",
         [
             {"account_id": "a1", "timestamp": day(-9), "type": "email_in"},
+            {"account_id": "a1", "timestamp": day(-90), "type": "meeting"},
             {"account_id": "a1", "timestamp": AS_OF, "type": "meeting"},
         ],
     )
-    # A contract starting on as_of is not known at as_of.
+    # Two NPS answers at the same instant (the higher score is the latest, by rule), a NaN one
+    # after them (missing: skipped), and a CSAT answer exactly 180 days before as_of.
+    frames = plant(
+        frames,
+        "surveys",
+        [
+            {"account_id": "a1", "timestamp": day(-15), "kind": "nps", "score": 4.0},
+            {"account_id": "a1", "timestamp": day(-15), "kind": "nps", "score": 8.0},
+            {"account_id": "a1", "timestamp": day(-2), "kind": "nps", "score": None},
+            {"account_id": "a1", "timestamp": day(-180), "kind": "csat", "score": 1.0},
+        ],
+    )
+    contract = {"end_date": pd.Timestamp("2025-06-01"), "arr": 90_000.0, "seats": 50.0}
     return plant(
         frames,
         "contracts",
         [
+            # A contract starting on as_of is not known at as_of.
+            {**contract, "contract_id": "c4", "account_id": "a2", "start_date": AS_OF},
             {
-                "contract_id": "c4",
-                "account_id": "a2",
-                "start_date": AS_OF,
-                "end_date": pd.Timestamp("2025-06-01"),
-                "arr": 90_000.0,
-                "seats": 50.0,
+                "contract_id": "c5",
+                "account_id": "a3",
+                "start_date": T("2023-06-01"),
+                "end_date": AS_OF,
+                "arr": 40_000.0,
+                "seats": None,  # NAN_CELLS
             },
+            {**contract, "contract_id": "c6", "account_id": "a3", "start_date": AS_OF},
         ],
     )
 
 
-def _check_edge_rows(spark) -> None:
+# Cells stored as a real floating NaN in the parquet files (NULL in the frames).
+NAN_CELLS = {
+    ("usage", "count"): [0],
+    ("tickets", "csat"): [3],  # t4
+    ("surveys", "score"): [5],  # the NPS answer of day -2
+    ("contracts", "seats"): [4],  # c5
+}
+
+
+def _write_parquet(frames: dict[str, pd.DataFrame], folder: Path) -> Path:
+    """The frames as `<table>.parquet` files, NaN where `NAN_CELLS` says (nanosecond stamps)."""
+    folder.mkdir()
+    for name, frame in frames.items():
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        for (nan_table, column), rows in NAN_CELLS.items():
+            if nan_table == name:
+                values = table.column(column).to_pylist()
+                assert all(values[i] is None for i in rows), (name, column)
+                patched = [float("nan") if i in rows else v for i, v in enumerate(values)]
+                index = table.schema.get_field_index(column)
+                table = table.set_column(index, column, pa.array(patched, type=pa.float64()))
+        pq.write_table(table, folder / f"{name}.parquet")
+    return folder
+
+
+def _check_edge_rows(spark, tmp_path: Path) -> None:
     from features._spark import SparkSource
 
     frames = _edge_frames()
+    folder = _write_parquet(frames, tmp_path / "edges")
+    assert pq.read_table(folder / "usage.parquet").column("count").is_nan().to_pylist()[0]
     as_of = [AS_OF, day(31), day(32)]
-    duck = build_features(DataSource.from_frames(frames, data_end=DATA_END), Config(), as_of=as_of)
-    source = SparkSource.from_frames(frames, spark, data_end=DATA_END)
+    config = Config()
+    duck = build_features(DataSource.open(folder, data_end=DATA_END), config, as_of=as_of)
+    # A stored NaN means missing, exactly as a NULL does.
+    from_frames = DataSource.from_frames(frames, data_end=DATA_END)
+    assert_same_frame(build_features(from_frames, config, as_of=as_of), duck)
+    _check_edge_values(duck)
+    source = SparkSource.open(folder, spark, data_end=DATA_END)
     try:
-        on_spark = build_features(source, Config(), as_of=as_of)
+        on_spark = build_features(source, config, as_of=as_of)
     finally:
         source.close()
-    assert duck["active_users_28d"].max() > 0 and duck["ticket_csat_avg_90d"].notna().any()
-    assert {"attr_plan", "attr_health_score"} <= set(duck.columns)
     assert_same_frame(duck, on_spark)
+
+
+def _check_edge_values(duck: pd.DataFrame) -> None:
+    """The edges land where the rules say (worked by hand), so the comparison covers them."""
+    at = duck[duck["as_of"] == AS_OF].set_index("account_id")
+    a1 = at.loc["a1"]
+    assert {"attr_plan", "attr_health_score"} <= set(duck.columns)
+    assert a1["active_users_7d"] == 3  # u1, u2 and u6 at exactly as_of - 7 days
+    assert a1["active_users_90d"] == 6  # u1-u4, u6, u7 (at as_of - 90 days); not u5, u8
+    # t1-t4 and t6/t7 (created at as_of - 90 days) and t5; not t8 (a day earlier).
+    assert a1["tickets_90d"] == 7
+    # Resolved in the window, in hours: t1 48, t2 24, t4 24, t6 72, t7 96, t8 24 (t5 at as_of
+    # is not resolved yet): the middle two are 24 and 48.
+    assert a1["median_resolution_hours_90d"] == 36.0
+    assert a1["ticket_csat_avg_90d"] == pytest.approx(11 / 3)  # t1 2, t2 4, t8 5; t4 NaN
+    assert a1["meetings_90d"] == 2  # day -40 and exactly day -90; not the one at as_of
+    assert (a1["nps_last"], a1["nps_change"]) == (8.0, 4.0)  # the tie: 8 after 4; NaN skipped
+    assert a1["survey_csat_avg_180d"] == 2.0  # day -25: 3, exactly day -180: 1
+    assert at.loc["a2", "arr"] == 150_000  # c4 starts on as_of: unknown
+    a3 = at.loc["a3"]
+    assert (a3["arr"], a3["days_to_renewal"]) == (40_000, 0)  # c5 ends on as_of: in force
+    assert np.isnan(a3["seats"])  # NaN seats: missing
