@@ -33,7 +33,9 @@ DESCRIPTION = (
     "missing branch for is imputed with the segment's training median and named in "
     "`imputed_features` (or refused with 400 when the server runs with "
     '`missing_values = "reject"`). A segment the models were not fitted on is scored by the '
-    "global model and flagged with `segment_unknown`.\n\n"
+    "global model and flagged with `segment_unknown`. A stored account scored before has "
+    "`change`: its previous snapshot and churn probability and the features that moved the "
+    "score, whose exact log-odds shares add up to the move.\n\n"
     "Every non-2xx answer is a JSON object `{error, detail, request_id}`; `X-Request-ID` is "
     "echoed when you send one (1-128 visible ASCII characters), else generated."
 )

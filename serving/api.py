@@ -3,7 +3,9 @@
 `ScoringApi` loads the model pair and the score store, keeps every fresh stored result as ready
 JSON in memory (the `/score_accounts` fast path is a dictionary look-up and a join), rescoring
 on demand only what is stale: a snapshot stored after its scores, or scores made by another
-model version.
+model version. A stored result carries its `change` since the account's previous snapshot
+(computed when `retain score` recorded it); an on-demand rescoring computes its own and is
+appended to the score ledger as a run of its own (source "api").
 """
 
 from __future__ import annotations
@@ -239,11 +241,13 @@ class ScoringApi:
         try:
             results = score_frame(frame, self.models, self.config)
             add_survival(results, frame, self._survival, self.config)
+            self._record(frame, results)
         except MissingValuesError as error:
             # "reject": a stored snapshot lacking features is a per-account error, not a 500.
             complete = [i for i, names in enumerate(error.missing) if not names]
             partial = score_frame(frame.iloc[complete], self.models, self.config)
             add_survival(partial, frame.iloc[complete], self._survival, self.config)
+            self._record(frame.iloc[complete], partial)
             scored = iter(partial)
             return [
                 json.dumps(
@@ -258,6 +262,23 @@ class ScoringApi:
                 for i, names in enumerate(error.missing)
             ]
         return [json.dumps(r).encode() for r in results]
+
+    def _record(self, frame: Any, results: list[dict[str, Any]]) -> None:
+        """A rescoring is a scoring run: each result gets its change since the account's
+        previous ledger snapshot, and the run is appended to the ledger (serving.ledger).
+        A ledger that cannot be written is logged, never a failed answer."""
+        from serving.ledger import append_run, ledger_folder, ledger_rows
+        from serving.movers import add_changes
+
+        assert self.models is not None
+        if not results:
+            return
+        try:
+            add_changes(results, frame, self.models, self.config)
+            rows = ledger_rows(frame, results, self.models, source="api")
+            append_run(ledger_folder(self.config), rows)
+        except Exception:
+            logger.exception("retain: the rescoring run was not appended to the score ledger")
 
     # -- endpoints -----------------------------------------------------------------------------
 

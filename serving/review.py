@@ -6,6 +6,11 @@ drivers raising its risk (compared with healthy peers), the contract context bes
 the data does not say, signals and a small plot of the survival curve over the
 next 24 months (its expected months retained beside it); expansion candidates; and per segment the
 accounts, ARR and expected retained ARR (sum of (1 - p) x ARR over calibrated probabilities).
+
+From the score ledger (the `change` and `trend` of each result, serving.movers): what moved
+since the previous snapshot (the biggest moves first, each with the features that moved it and
+their share in probability points), and per at-risk account a trend of its last 12 scored
+points with its top movers.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from serving.scoring import ModelPair
 from serving.survival import survival_svg
 
 EXPANSION_CANDIDATES = 25  # a review lists the best few; the CSV has every account
+BIGGEST_MOVES = 15  # "what moved": the accounts whose risk moved most since the last snapshot
 _BAND_ORDER = {"red": 0, "yellow": 1, "green": 2}
 
 
@@ -65,6 +71,44 @@ def _json_list(row: pd.Series, column: str) -> list[Any]:
     return json.loads(value) if isinstance(value, str) else []
 
 
+def _json_value(row: pd.Series, column: str) -> Any:
+    value = row.get(column)
+    return json.loads(value) if isinstance(value, str) else None
+
+
+def trend_svg(points: list[dict[str, Any]] | None, bands: dict[str, Any]) -> str:
+    """A small inline SVG of the last scored churn probabilities (numbers only, safe to embed),
+    dashed lines at the band thresholds, the latest point marked."""
+    if not points:
+        return ""
+    width, height, pad = 120, 36, 4
+    values = [float(p["churn_probability"]) for p in points]
+    top = max([*values, float(bands.get("red_from", 0.0))]) * 1.15 or 1.0
+    n = max(1, len(values) - 1)
+
+    def x(i: int) -> float:
+        return pad + (width - 2 * pad) * (i / n if len(values) > 1 else 1.0)
+
+    def y(v: float) -> float:
+        return pad + (height - 2 * pad) * (1 - v / top)
+
+    xy = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+    lines = "".join(
+        f'<line x1="0" y1="{y(float(bands[k])):.1f}" x2="{width}" y2="{y(float(bands[k])):.1f}" '
+        f'stroke="{color}" stroke-dasharray="2,2"/>'
+        for k, color in (("red_from", "#cf222e"), ("green_below", "#1a7f37"))
+        if isinstance(bands.get(k), int | float)
+    )
+    last_x, last_y = x(len(values) - 1), y(values[-1])
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="churn probability at the last {len(values)} scored snapshots">'
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#f6f8fa"/>{lines}'
+        f'<path fill="none" stroke="#57606a" stroke-width="1.5" d="M{xy}"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="#1f2328"/></svg>'
+    )
+
+
 def _owner(value: object) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
@@ -91,6 +135,7 @@ def review_context(
 
     def account(row: pd.Series) -> dict[str, Any]:
         reasons = json.loads(row["reasons"])
+        change = _json_value(row, "change") or {}
         curve = json.loads(row["survival"]) if isinstance(row.get("survival"), str) else None
         expected = row.get("expected_months_retained")
         return {
@@ -114,6 +159,8 @@ def review_context(
             "reasons": [r["text"] for r in reasons if r["direction"] == "raises"],
             "expansion_reasons": [r["text"] for r in json.loads(row["expansion_reasons"])],
             "signals": [s["text"] for s in json.loads(row["signals"])],
+            "trend_svg": Markup(trend_svg(_json_value(row, "trend"), models.bands)),
+            "change": _change_view(change),
         }
 
     segments = []
@@ -131,6 +178,20 @@ def review_context(
                 "yellow": int((group["health_band"] == "yellow").sum()),
             }
         )
+    moved = [
+        (row, change)
+        for _, row in frame.iterrows()
+        if (change := _json_value(row, "change")) and abs(change.get("points", 0.0)) >= 0.5
+    ]
+    moved.sort(key=lambda item: (-abs(item[1]["points"]), str(item[0]["account_id"])))
+    moves = [
+        {
+            **account(row),
+            "previous_churn": _percent(change["previous_churn_probability"]),
+        }
+        for row, change in moved[:BIGGEST_MOVES]
+    ]
+    changes = [c for _, row in frame.iterrows() if (c := _json_value(row, "change"))]
     as_of = pd.Timestamp(frame["as_of"].iloc[0]).date().isoformat() if len(frame) else "–"
     return {
         "as_of": as_of,
@@ -148,7 +209,27 @@ def review_context(
         "segments": segments,
         "at_risk": [account(row) for _, row in at_risk.iterrows()],
         "expansion": [account(row) for _, row in candidates.iterrows()],
+        "moves": moves,
+        "previous_as_of": changes[0]["previous_as_of"] if changes else None,
+        "compared": len(changes),
+        "moved_up": sum(1 for c in changes if c["points"] >= 0.5),
+        "moved_down": sum(1 for c in changes if c["points"] <= -0.5),
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _change_view(change: dict[str, Any]) -> dict[str, Any] | None:
+    if not change:
+        return None
+    points = float(change["points"])
+    return {
+        "since": change["previous_as_of"],
+        "points": f"{points:+.0f}" if abs(points) >= 0.95 else f"{points:+.1f}",
+        "direction": "up" if points >= 0.5 else "down" if points <= -0.5 else "flat",
+        "text": change["text"],
+        "movers": [m["text"] for m in change.get("movers", []) if abs(m["points"]) >= 0.05],
+        # The model part is the sentence's last clause ("model changed (3 to 4) (+2 points)").
+        "model": change["text"].split("; ")[-1] if change.get("model_points") is not None else "",
     }
 
 

@@ -109,6 +109,52 @@ class Signal(BaseModel):
     text: str
 
 
+class Mover(BaseModel):
+    """One feature's share of a score change since the previous snapshot."""
+
+    feature: str
+    before: float | str | None = Field(description="The value at the previous snapshot")
+    after: float | str | None = Field(description="The value at this snapshot")
+    log_odds: float = Field(
+        description="Exact baseline Shapley value of this snapshot against the previous one, "
+        "in log-odds of the raw model (the features' values add up to account_log_odds)"
+    )
+    points: float = Field(
+        description="Probability points: the calibrated change apportioned in proportion to "
+        "log_odds"
+    )
+    text: str
+
+
+class ScoreChange(BaseModel):
+    """How the churn score moved since the account's previous snapshot in the score ledger."""
+
+    previous_as_of: str
+    previous_churn_probability: float
+    churn_probability: float
+    points: float = Field(description="Change in churn probability, in percentage points")
+    log_odds_change: float = Field(description="Change of the raw model's log-odds")
+    account_log_odds: float = Field(
+        description="The part due to the account's own feature values (the earlier model on "
+        "both snapshots, or the current one when the earlier model is not at hand)"
+    )
+    model_changed: bool = Field(description="The model version or the segment changed")
+    model_points: float | None = Field(
+        default=None, description="The part due to the model or segment change, in points"
+    )
+    model_log_odds: float | None = None
+    movers: list[Mover] = Field(
+        default_factory=list, description="The features that moved the score most, by |points|"
+    )
+    other_points: float = Field(description="Points of the features not listed in movers")
+    text: str = Field(
+        description='e.g. "Risk up 18 points since 2026-09-01: weekly active users fell from '
+        '41 to 23 (+11 points); champion left (+6 points)"'
+    )
+    explained_with: str = Field(description="Which model explains the account part")
+    method: str
+
+
 class AccountResult(BaseModel):
     """One account's answer; on a per-account problem only `account_id` and `error` are set."""
 
@@ -151,6 +197,11 @@ class AccountResult(BaseModel):
         default_factory=list,
         description="Features that were missing where the model has no learned missing branch: "
         "scored with the segment's training median instead (their reasons say not recorded)",
+    )
+    change: ScoreChange | None = Field(
+        default=None,
+        description="Since the account's previous scored snapshot (absent for /score and for "
+        "an account scored once)",
     )
     error: str | None = None
 
