@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output folder (default: a temp folder)")
     args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     # bench/ holds scripts named like the packages; drop the script's own folder from the path.
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
@@ -40,7 +42,7 @@ def main() -> None:
 
     rng = np.random.default_rng(args.seed)
     n = args.accounts
-    out = Path(args.out or tempfile.mkdtemp(prefix="retain-bench-exports-"))
+    out = Path(args.out or tempfile.mkdtemp(prefix="retain-bench-exports-"))  # left for a look
     ids = [f"acc_{i:06d}" for i in range(n)]
     as_of = pd.Timestamp("2026-10-01")
     churn = rng.beta(1.2, 6.0, n)
@@ -98,16 +100,17 @@ def main() -> None:
         f"({0 if history is None else len(history):,} history rows); files in {out}"
     )
     for platform in PLATFORMS:
-        started = time.perf_counter()
+        # CPU time beside wall time: on a shared machine the wall time mostly measures the load.
+        started, cpu = time.perf_counter(), time.process_time()
         records = build_records(read_scores_file(scores_file), history)
         built = time.perf_counter() - started
         manifest = json.loads(write_export(platform, records, ExportsConfig(), out).read_text())
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, time.process_time() - cpu
         files = [f for parts in manifest["files"].values() for f in parts]
         size = sum(f["bytes"] for f in files) / 1e6
         print(
-            f"{platform:10s} {total:6.2f} s (read + record {built:.2f} s, write "
-            f"{total - built:.2f} s): {len(files)} file(s), {size:.1f} MB"
+            f"{platform:10s} {total:6.2f} s wall, {cpu:6.2f} s CPU (read + record {built:.2f} s, "
+            f"write {total - built:.2f} s): {len(files)} file(s), {size:.1f} MB"
         )
 
 
