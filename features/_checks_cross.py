@@ -28,7 +28,15 @@ ACTIVE_AFTER_COVERAGE_DAYS = 30
 # The tables whose rows show the customer using the product or talking to the vendor.
 _ACTIVITY_TABLES = ("usage", "activities")
 # A planned milestone may be due before the account existed in this system; no check there.
-_DATED_BY_ACCOUNT = ("contracts", "usage", "tickets", "contacts", "activities", "surveys")
+_DATED_BY_ACCOUNT = (
+    "contracts",
+    "usage",
+    "tickets",
+    "contacts",
+    "activities",
+    "surveys",
+    "plays",
+)
 
 
 # The share of a table's rows above which orphans block (the default of the config field).

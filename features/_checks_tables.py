@@ -29,11 +29,17 @@ _ORDERED_PAIRS: dict[str, tuple[str, str, bool]] = {
     "contracts": ("start_date", "end_date", True),
     "tickets": ("created_at", "resolved_at", False),
     "contacts": ("added_at", "left_at", False),
+    "plays": ("started_at", "closed_at", False),
 }
-# Empty here means "not yet" (an open ticket, a contact still there, a milestone not reached),
-# not missing data.
+# Empty here means "not yet" (an open ticket, a contact still there, a milestone not reached, a
+# play still running), not missing data.
 _EMPTY_MEANS_NOT_YET = frozenset(
-    {("tickets", "resolved_at"), ("contacts", "left_at"), ("milestones", "achieved_at")}
+    {
+        ("tickets", "resolved_at"),
+        ("contacts", "left_at"),
+        ("milestones", "achieved_at"),
+        ("plays", "closed_at"),  # a play still running
+    }
 )
 _MAX_LISTED_COLUMNS = 12
 # Extra accounts columns become static attributes, seen by every snapshot; one named like an

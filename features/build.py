@@ -21,6 +21,7 @@ from features.commercial import commercial_features
 from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS, OUTCOMES, known_at_column
 from features.labels import label_table
 from features.outcome import outcome_features
+from features.plays import plays_features
 from features.relationship import relationship_features
 from features.segments import segments
 from features.sentiment import sentiment_features
@@ -49,6 +50,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("relationship", ("contacts", "activities"), relationship_features),
     Family("outcome", ("milestones",), outcome_features),
     Family("sentiment", ("surveys",), sentiment_features),
+    Family("plays", ("plays",), plays_features),
 )
 
 

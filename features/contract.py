@@ -50,6 +50,8 @@ CONTACT_ROLES = ("champion", "decision_maker", "executive_sponsor", "admin", "us
 TICKET_PRIORITIES = ("low", "normal", "high", "urgent")
 ACTIVITY_TYPES = ("meeting", "qbr", "call", "email_out", "email_in")
 SURVEY_KINDS = ("nps", "csat")
+PLAY_ARMS = ("treated", "control")  # control: held back on purpose, so the effect can be measured
+PLAY_ASSIGNMENTS = ("random", "rule", "manual")
 
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
@@ -148,6 +150,22 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("timestamp", "timestamp", required=True),
                 ColumnSpec("kind", "string", required=True, allowed=SURVEY_KINDS),
                 ColumnSpec("score", "float", required=True, min_value=0, max_value=10),
+            ),
+        ),
+        # CS interventions (a play run on an account) and their control groups. Optional: the
+        # plays feature family reads it; a play started on or after as_of does not exist yet.
+        TableSpec(
+            name="plays",
+            event_time="started_at",
+            columns=(
+                ColumnSpec("account_id", "string", required=True),
+                ColumnSpec("play", "string", required=True),
+                ColumnSpec("started_at", "timestamp", required=True),
+                ColumnSpec("owner", "string"),
+                ColumnSpec("arm", "string", allowed=PLAY_ARMS),
+                ColumnSpec("assignment", "string", allowed=PLAY_ASSIGNMENTS),
+                ColumnSpec("closed_at", "timestamp"),
+                ColumnSpec("note", "string"),
             ),
         ),
     )

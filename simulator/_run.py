@@ -25,7 +25,10 @@ from simulator._tables import chunk_tables, schema
 # usage rows (a few million) stay well inside memory. Part of the seed's meaning: changing it
 # changes the data a seed produces.
 CHUNK_ACCOUNTS = 5_000
-OUTPUT_TABLES: tuple[str, ...] = (*TABLES, "truth")
+# The contract tables the simulated base produces: every one but `plays` (the simulation runs
+# no CS interventions, and an empty plays table would read as "no play ever ran").
+SIMULATED_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name != "plays")
+OUTPUT_TABLES: tuple[str, ...] = (*SIMULATED_TABLES, "truth")
 # --snapshot: a year's term plus the grace month before the data ends.
 SNAPSHOT_MONTHS_BEFORE_END = 13
 

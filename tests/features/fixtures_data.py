@@ -98,6 +98,18 @@ def base_frames() -> dict[str, pd.DataFrame]:
                 "score": [9.0, 6.0, 3.0],
             }
         ),
+        "plays": pd.DataFrame(
+            {
+                "account_id": ["a1", "a1"],
+                "play": ["adoption_review", "save_plan"],
+                "started_at": [day(-40), day(-5)],
+                "owner": ["csm1", "csm1"],
+                "arm": ["treated", "treated"],
+                "assignment": ["rule", "rule"],
+                "closed_at": [day(-10), pd.NaT],
+                "note": ["", "renewal at risk"],
+            }
+        ),
     }
 
 

@@ -21,6 +21,7 @@ ENGINE_NEUTRAL = (
     "commercial",
     "labels",
     "outcome",
+    "plays",
     "relationship",
     "segments",
     "sentiment",
