@@ -309,6 +309,147 @@ class ExportsConfig:
 
 
 @dataclass(frozen=True)
+class PlayConfig:
+    """One play of the playbook (playbook.triggers): what opens it, who runs it, and by when.
+
+    The trigger: `signals` (any of these signals fired), `drivers` (any of these features among
+    the top reasons raising the risk) and `expansion_ready` (expansion probability at or above
+    the playbook's threshold) open it, at least one of those given; `bands` and
+    `renewal_within_days` must hold as well when given. A play with no opener fires whenever
+    its band and renewal window hold.
+    """
+
+    name: str
+    kind: str = "risk"  # "risk" or "expansion": which question the play answers
+    signals: tuple[str, ...] = ()  # serving.signals names (champion_left, usage_drop, ...)
+    drivers: tuple[str, ...] = ()  # feature names (serving.catalogue), e.g. champion_left_90d
+    expansion_ready: bool = False
+    bands: tuple[str, ...] = ()  # green / yellow / red; empty: any band
+    renewal_within_days: int | None = None  # next renewal in [as_of, as_of + N days]
+    owner_role: str = "csm"  # who runs it; the owner is the account's CSM (csm_id)
+    due_days: int = 14  # first action due this many days after the snapshot (as_of)
+    review_days: int = 30  # the owner reviews whether it worked this many days after as_of
+    priority: int = 5  # 1 first: an account gets the first play that fires as its play
+    # Share of triggered accounts held back (a hash of account, play and as_of month), so the
+    # play's effect can be measured against them; 0 runs the play on every triggered account.
+    control_share: float = 0.0
+    description: str = ""  # what the owner does, for the CRM task
+
+
+# The domain's defaults (the save-loop practice of CS teams); a team edits [[playbook.plays]]
+# in retain.toml, not code. Red accounts always get a play: risk_review catches those no
+# specific trigger reaches, so every red account has an owner and a review date.
+DEFAULT_PLAYS: tuple[PlayConfig, ...] = (
+    PlayConfig(
+        "save_plan",
+        bands=("red",),
+        renewal_within_days=120,  # the renewal window CS teams forecast (serving's signal too)
+        due_days=7,
+        review_days=14,  # reviewed every two weeks until the renewal is decided
+        priority=1,
+        description="Red and renewing within 120 days: a documented save plan with the CS "
+        "leader, the blockers, the commercial options and the next call.",
+    ),
+    PlayConfig(
+        "executive_sponsor_outreach",
+        signals=("champion_left",),
+        drivers=("champion_left_90d", "days_since_champion_left"),
+        owner_role="executive_sponsor",
+        due_days=7,  # a relationship gap widens by the week: outreach within 7 days
+        review_days=30,
+        priority=2,
+        description="Champion left: executive sponsor outreach and a new champion named.",
+    ),
+    PlayConfig(
+        "onboarding_rescue",
+        signals=("onboarding_stalled",),
+        owner_role="onboarding_manager",
+        due_days=7,
+        review_days=21,
+        priority=3,
+        description="Onboarding stalled past its benchmark: a rescue plan to first value.",
+    ),
+    PlayConfig(
+        "adoption_review",
+        signals=("usage_drop",),
+        due_days=14,
+        review_days=30,
+        priority=4,
+        # The commonest play with the least at stake per account: a 10% holdback measures it.
+        control_share=0.1,
+        description="Usage down 40% in 14 days: an adoption review with the account's admins.",
+    ),
+    PlayConfig(
+        "risk_review",
+        bands=("red",),
+        due_days=14,
+        review_days=30,
+        priority=5,
+        description="Red with no specific trigger: the CSM reviews the risk reasons and "
+        "decides the play.",
+    ),
+    PlayConfig(
+        "expansion_conversation",
+        kind="expansion",
+        signals=("over_licensed_seats",),
+        bands=("green", "yellow"),  # never an upsell call to an account at risk
+        owner_role="account_manager",
+        due_days=14,
+        review_days=30,
+        priority=6,
+        description="Using more seats than licensed: an expansion conversation.",
+    ),
+    PlayConfig(
+        "expansion_opportunity",
+        kind="expansion",
+        expansion_ready=True,
+        bands=("green", "yellow"),
+        owner_role="account_manager",
+        due_days=21,
+        review_days=45,
+        priority=7,
+        control_share=0.1,  # the model's own call, not an observed event: measure it
+        description="Ready to expand: an expansion plan with the account manager.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PlaybookConfig:
+    """The save loop: which play each account at risk or ready to expand gets (`retain plays`).
+
+    In retain.toml each play is a `[[playbook.plays]]` table with the fields of PlayConfig;
+    giving any replaces the whole default list.
+    """
+
+    plays: tuple[PlayConfig, ...] = DEFAULT_PLAYS
+    # "Ready to expand" from this expansion probability up. None: the expansion model's own top
+    # band (`bands_["red_from"]`), chosen on out-of-time outcomes as the health bands are.
+    expansion_ready_from: float | None = None
+    unassigned_owner: str = "unassigned"  # the owner of an account without a csm_id
+
+    def __post_init__(self) -> None:
+        # TOML gives tables (dicts with lists): the config keeps PlayConfig with tuples.
+        object.__setattr__(self, "plays", tuple(_play_config(p) for p in self.plays))
+
+
+def _play_config(value: Any) -> PlayConfig:
+    if isinstance(value, PlayConfig):
+        return value
+    if not isinstance(value, Mapping):
+        raise RetainError(f"[[playbook.plays]] entries must be tables, not {value!r}")
+    known = {f.name for f in dataclasses.fields(PlayConfig)}
+    unknown = sorted(set(value) - known)
+    if unknown or "name" not in value:
+        problem = f"unknown key(s) {', '.join(unknown)}" if unknown else "no name"
+        raise RetainError(
+            f"[[playbook.plays]] {value.get('name', '?')!r}: {problem}; known keys: "
+            f"{', '.join(sorted(known))}"
+        )
+    return PlayConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+
+
+@dataclass(frozen=True)
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -322,6 +463,7 @@ class Config:
     survival: SurvivalConfig = field(default_factory=SurvivalConfig)
     spark: SparkConfig = field(default_factory=SparkConfig)
     exports: ExportsConfig = field(default_factory=ExportsConfig)
+    playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""
