@@ -199,11 +199,14 @@ def baseline_shapley(booster: lgb.Booster, x: np.ndarray, reference: np.ndarray)
     nodes = np.where(pad, 0, ensemble.path_node)
     n_leaves, depth = nodes.shape
     valid = ensemble.slot_feature >= 0
-    # Scatter (leaf, slot) values onto features with one matrix product.
+    # (leaf, slot) cells per feature. Each row's sum runs over its own cells in a fixed order,
+    # so a row gets the same values alone or in a batch of any size (a matrix product would
+    # not: BLAS picks its kernel, and so the rounding, by the batch's shape).
     flat_feature = ensemble.slot_feature.reshape(-1)
-    scatter = np.zeros((n_leaves * depth, x.shape[1]), dtype=np.float64)
-    used = np.flatnonzero(flat_feature >= 0)
-    scatter[used, flat_feature[used]] = 1.0
+    groups = [
+        (int(f), np.flatnonzero(flat_feature == f))
+        for f in np.unique(flat_feature[flat_feature >= 0])
+    ]
     chunk = max(1, _CHUNK_CELLS // max(1, n_leaves * depth))
     for start in range(0, n, chunk):
         rows = slice(start, start + chunk)
@@ -226,7 +229,9 @@ def baseline_shapley(booster: lgb.Booster, x: np.ndarray, reference: np.ndarray)
         weight_r = np.where(b > 0, _FACTORIAL[a] * _FACTORIAL[np.maximum(b - 1, 0)] / total, 0.0)
         value = np.where(dead, 0.0, ensemble.leaf_value)
         cells = only_x * (value * weight_x)[:, :, None] - only_r * (value * weight_r)[:, :, None]
-        out[rows] = cells.reshape(cells.shape[0], -1) @ scatter
+        flat = cells.reshape(cells.shape[0], -1)
+        for f, cells_of_f in groups:
+            out[rows, f] = flat[:, cells_of_f].sum(axis=1)
     return out
 
 

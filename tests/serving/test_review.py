@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,3 +103,33 @@ def test_far_renewal_accounts_at_risk_are_listed_with_the_window_their_risk_refe
     html = out.read_text()
     assert "renewal 2025-11-01" in html and "Not in the data: No NPS response on record" in html
     assert "90 days out when the renewal comes sooner" in html
+
+
+def test_what_moved_comes_from_the_ledger_trend_and_change(trained: dict, models, tmp_path):
+    """Two monthly snapshots scored into the ledger: the review lists the biggest moves with
+    their movers, and a trend per at-risk account."""
+    from serving.batch import results_frame, score_snapshot
+    from serving.store import write_store
+
+    config = trained["config"].with_overrides(
+        {"serving": {"store_path": str(tmp_path / "s.duckdb")}}
+    )
+    frame = trained["frame"]
+    for month in ("2024-07-01", "2024-08-01"):
+        snapshot = frame[frame["as_of"] == pd.Timestamp(month)].head(40).reset_index(drop=True)
+        results = score_snapshot(snapshot, models, config)
+        write_store(config.serving.store_path, snapshot, models, results, config=config)
+    scored = results_frame(snapshot, results, models)
+    context = review_context(scored, models)
+    assert context["previous_as_of"] == "2024-07-01" and context["compared"] == 40
+    moves = context["moves"]
+    points = [abs(json.loads(c)["points"]) for c in scored["change"]]
+    assert moves[0]["account_id"] == scored["account_id"].iloc[int(np.argmax(points))]
+    assert moves[0]["change"]["movers"] and "points)" in moves[0]["change"]["movers"][0]
+    at_risk = context["at_risk"][0]
+    assert at_risk["trend_svg"].count("<svg") == 1 and at_risk["change"]["since"] == "2024-07-01"
+    out = tmp_path / "review.html"
+    write_review(scored, models, out)
+    html = out.read_text()
+    assert "What moved since 2024-07-01" in html
+    assert moves[0]["change"]["movers"][0] in html.replace("&#39;", "'")
