@@ -31,6 +31,9 @@ demo: install
 		status=$$?; test $$status -eq 0 -o $$status -eq 3
 	$(BIN)/retain promote --target expansion --data $(DEMO) --features $(OUT)/features.parquet; \
 		status=$$?; test $$status -eq 0 -o $$status -eq 3
+	@# the month before the data's end first: both runs go into the score ledger, so the scores
+	@# and the review say what moved since then (retain explain-change --account ID)
+	$(BIN)/retain score --data $(DEMO) --as-of 2026-09-01 --out $(OUT)/scores-2026-09-01.parquet
 	$(BIN)/retain score --data $(DEMO) --out $(OUT)/scores.parquet
 	$(BIN)/retain report accounts --data $(DEMO) --out $(OUT)/review.html
 	@# drift exits 1 when something moved: that is a finding, not a failed demo (2 is an error)
