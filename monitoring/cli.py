@@ -58,6 +58,20 @@ def drift(
         True, "--report/--no-report", help="Build the Evidently HTML report (on a sample)."
     ),
     mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Log the check to MLflow."),
+    fail_on: str = typer.Option(
+        None,
+        "--fail-on",
+        help="What makes the check exit 1, comma-separated: used_features (drift in a feature "
+        "a monitored model uses), features (any), scores, outcomes (config: drift.fail_on; "
+        "default used_features,scores,outcomes).",
+    ),
+    ignore_features: str = typer.Option(
+        None,
+        "--ignore-features",
+        help="Structural features (names or patterns, comma-separated) measured but never "
+        "drifting; '' counts every feature (config: drift.ignore_features; default "
+        "tenure_days,renewals_count).",
+    ),
 ) -> None:
     """Feature, score and outcome drift between two windows.
 
@@ -67,23 +81,35 @@ def drift(
     from monitoring.inputs import INPUT_ERROR, load_windows
     from monitoring.prediction import load_models
     from retain.config import load_config
+    from retain.paths import check_output_folder
     from retain.progress import progress_bar
 
     try:
+        check_output_folder(out)
         config = load_config(
             data,
-            overrides={"drift": {"psi_threshold": threshold, "null_share_delta": null_share_delta}},
+            overrides={
+                "drift": {
+                    "psi_threshold": threshold,
+                    "null_share_delta": null_share_delta,
+                    "fail_on": fail_on,
+                    "ignore_features": ignore_features,
+                }
+            },
         )
-        reference_frame, current_frame = load_windows(
-            config,
-            reference=reference,
-            current=current,
-            data=data,
-            reference_as_of=reference_as_of,
-            current_as_of=current_as_of,
-        )
-        models = load_models(config, alias=model, model_path=model_path)
         with progress_bar(transient=True) as progress:
+            task = progress.add_task("drift: reading the windows", total=None)
+            reference_frame, current_frame = load_windows(
+                config,
+                reference=reference,
+                current=current,
+                data=data,
+                reference_as_of=reference_as_of,
+                current_as_of=current_as_of,
+            )
+            progress.update(task, description="drift: loading the models")
+            models = load_models(config, alias=model, model_path=model_path)
+            progress.update(task, total=1, completed=1, visible=False)
             result = run_drift(
                 reference_frame,
                 current_frame,
@@ -107,6 +133,8 @@ def drift(
         raise failure from error
 
     typer.echo(result.message)
+    for line in _top_lines(result.payload):
+        typer.echo(line)
     typer.echo(
         f"Wrote {result.json_path}" + (f" and {result.html_path}" if result.html_path else "")
     )
@@ -115,3 +143,23 @@ def drift(
         typer.echo(f"warning: not logged to MLflow: {run['error']}", err=True)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _top_lines(payload: dict) -> list[str]:
+    """The top features by PSI as a small table that fits 80 columns."""
+    top = payload.get("top_features") or []
+    if not top:
+        return []
+    targets = list((payload.get("importance") or {}).get("models") or {})
+    head = "  ".join(f"{'imp ' + t[:3]:>8}" for t in targets)
+    lines = [f"{'top features by PSI':<32} {'PSI':>6}  {'missing':>11}  {head}  verdict"]
+    for row in top[:5]:
+        shares = row.get("importance") or {}
+        imp = "  ".join(f"{shares.get(t, 0.0):>8.1%}" for t in targets)
+        missing = f"{row['null_share_reference']:.0%}->{row['null_share_current']:.0%}"
+        verdict = "DRIFT" if row["fails"] else ("drift, unused" if row["drifted"] else "ok")
+        name = row["feature"][:32]
+        lines.append(f"{name:<32} {row['psi']:>6.3f}  {missing:>11}  {imp}  {verdict}")
+    if targets:
+        lines.append("imp: share of the model's split gain (churn, expansion)")
+    return lines

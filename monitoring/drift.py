@@ -1,12 +1,16 @@
 """The drift stage: compare a current window with a reference window, decide, and write reports.
 
-The verdict (and so the exit code) comes from the PSI fast path on the full data and the explicit
-null-share check, plus prediction and outcome drift when a model is available; the Evidently
-HTML report, built on a sample, is for the person who opens it.
+One verdict, rendered twice: drift.json and drift.html come from the same payload. It comes from
+the PSI fast path on the full data and the explicit null-share check, plus prediction and
+outcome drift when a model is available. Structural features (`drift.ignore_features`: they
+move with the calendar by design) are measured and shown but never decide; drift in a feature
+no monitored model uses is reported without failing the check (`drift.fail_on`). Evidently's
+per-feature charts, on a sample, sit in drift.html as a second view labelled as Evidently's.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
 from dataclasses import dataclass
@@ -16,6 +20,8 @@ from typing import Any
 import pandas as pd
 from rich.progress import Progress
 
+from monitoring.evidently_report import EvidentlyView
+from monitoring.importance import importance_by_feature
 from monitoring.inputs import INPUT_ERROR, FeatureKinds, check_windows, describe_window
 from monitoring.prediction import (
     ModelChoice,
@@ -26,12 +32,14 @@ from monitoring.prediction import (
 from monitoring.psi import FeaturePsi, PsiReference
 from retain.config import Config
 from retain.errors import RetainError
-from retain.files import write_json
+from retain.files import write_json, write_text
 
 JSON_NAME = "drift.json"
 HTML_NAME = "drift.html"
 EXIT_CODES: dict[str, int] = {"ok": 0, "drift": 1, "error": INPUT_ERROR}
-_LISTED_FEATURES = 10  # the message names the worst ones; drift.json has them all
+_LISTED = 10  # the message names the worst ones; drift.json has them all
+# What may make the check exit 1 (`drift.fail_on`).
+FAIL_ON: tuple[str, ...] = ("used_features", "features", "scores", "outcomes")
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,11 @@ def feature_drift(
     return {name: _feature_entry(measured[name], name in categorical, config) for name in kinds.all}
 
 
+def structural(name: str, config: Config) -> bool:
+    """Whether `name` is one of `drift.ignore_features` (names or fnmatch patterns)."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in config.drift.ignore_features)
+
+
 def run_drift(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -71,11 +84,14 @@ def run_drift(
     log_to_mlflow: bool = True,
     progress: Progress | None = None,
 ) -> DriftResult:
-    """Measure every kind of drift, write drift.json (and drift.html), log to MLflow.
+    """Measure every kind of drift, decide, write drift.json and drift.html, log to MLflow.
 
-    `progress` is an optional rich Progress; its task advances once per step.
+    drift.html renders drift.json's verdict (the same features, thresholds and decision) and
+    adds Evidently's per-feature charts as a second view. `progress` is an optional rich
+    Progress; its task advances once per step.
     """
     out_dir = Path(out_dir)
+    _check_fail_on(config)
     task = progress.add_task("drift: features", total=4) if progress is not None else None
 
     def step(description: str) -> None:
@@ -84,9 +100,11 @@ def run_drift(
 
     kinds = check_windows(reference, current)
     features = feature_drift(reference, current, kinds, config)
+    models = models or ModelChoice(models={}, skipped="no model given")
+    importance = importance_by_feature(models.models)
+    _decide_features(features, importance, config)
     step("scores and outcomes")
 
-    models = models or ModelChoice(models={}, skipped="no model given")
     scores = score_windows(models.models, reference, current) if models.models else {}
     bands = health_bands(models.models)
     if scores:
@@ -95,44 +113,63 @@ def run_drift(
         from monitoring.outcome import outcome_drift
 
         prediction = prediction_drift(models.models, scores, bands, config)
-        outcome = outcome_drift(reference, current, scores, bands, config)
+        outcome = outcome_drift(reference, current, scores, bands, config, models=models.models)
     else:
         prediction = {"skipped": models.skipped or "no model given"}
         outcome = {"skipped": "no model to score the outcomes with"}
 
-    step("Evidently report")
-    html_path: Path | None = None
-    report_info: dict[str, Any] = {"skipped": "--no-report"}
-    if report:
-        html_path, report_info = _evidently(reference, current, kinds, scores, config, out_dir)
-        for name, column in report_info.pop("columns", {}).items():
-            if name in features:
-                features[name]["evidently_statistic"] = column.statistic
-                features[name]["evidently_test"] = column.test
-    if html_path is None:
-        _remove_stale_report(out_dir)
-
-    drifted = [name for name, entry in features.items() if entry["drifted"]]
-    drift_share = len(drifted) / len(features)
+    counted = [name for name, entry in features.items() if not entry["ignored"]]
+    drifted = [name for name in counted if features[name]["drifted"]]
+    failing = [name for name in drifted if features[name]["fails"]]
+    drift_share = len(drifted) / len(counted) if counted else 0.0
+    fail_on = set(config.drift.fail_on)
     drifting_scores = _drifted_parts(prediction)
     drifting_outcomes = _drifted_parts(outcome)
-    status = "drift" if drifted or drifting_scores or drifting_outcomes else "ok"
+    failing_parts = [
+        *(["features"] if failing else []),
+        *(["scores"] if "scores" in fail_on and drifting_scores else []),
+        *(["outcomes"] if "outcomes" in fail_on and drifting_outcomes else []),
+    ]
+    status = "drift" if failing_parts else "ok"
+    top = _top_features(features, counted, config.drift.top_features)
     payload: dict[str, Any] = {
         "status": status,
+        "exit_code": EXIT_CODES[status],
+        "failing": failing_parts,
         "reference": describe_window(reference),
         "current": describe_window(current),
         "features": features,
         "drifted_features": drifted,
+        "failing_features": failing,
+        "ignored_features": [name for name, entry in features.items() if entry["ignored"]],
+        "top_features": top,
+        "importance": _importance_note(importance, models),
         "drift_share": drift_share,
         "dataset_drift": drift_share >= config.drift.drift_share,
         "prediction": prediction,
         "outcome": outcome,
-        "report": report_info,
+        "report": {"skipped": "--no-report"},
         "thresholds": _thresholds(config),
     }
-    message = _message(status, features, drifted, drifting_scores, drifting_outcomes, prediction)
+    payload["message"] = _message(payload, drifting_scores, drifting_outcomes)
+
+    step("Evidently charts")
+    html_path: Path | None = None
+    view = None
+    if report:
+        view, payload["report"] = _evidently(reference, current, kinds, scores, features, config)
+        for name, column in (view.columns if view is not None else {}).items():
+            if name in features:
+                features[name]["evidently_statistic"] = column.statistic
+                features[name]["evidently_test"] = column.test
     json_path = out_dir / JSON_NAME
     write_json(json_path, _json_safe(payload))
+    if report:
+        from monitoring.page import render_page
+
+        html_path = write_text(out_dir / HTML_NAME, render_page(_json_safe(payload), view))
+    else:
+        _remove_stale_report(out_dir)
     step("MLflow")
     if log_to_mlflow:
         from monitoring.tracking import log_drift_run
@@ -140,7 +177,7 @@ def run_drift(
         payload["mlflow"] = log_drift_run(payload, json_path, html_path, models.models, config)
         write_json(json_path, _json_safe(payload))
     step("done")
-    return DriftResult(status, message, payload, json_path, html_path)
+    return DriftResult(status, payload["message"], payload, json_path, html_path)
 
 
 def write_error_report(out_dir: str | os.PathLike[str], error: RetainError) -> Path:
@@ -174,37 +211,113 @@ def _feature_entry(measured: FeaturePsi, categorical: bool, config: Config) -> d
     }
 
 
+def _decide_features(
+    features: dict[str, dict[str, Any]],
+    importance: dict[str, dict[str, float]] | None,
+    config: Config,
+) -> None:
+    """Add `ignored`, `importance`, `used_by_model` and `fails` to each feature's entry.
+
+    A structural feature is measured but never drifted; without a model to say which features
+    are used, every feature counts under "used_features".
+    """
+    fail_on = set(config.drift.fail_on)
+    for name, entry in features.items():
+        ignored = structural(name, config)
+        shares = None if importance is None else importance.get(name, {})
+        used = None if shares is None else any(share > 0 for share in shares.values())
+        entry["ignored"] = ignored
+        entry["drifted"] = bool(entry["drifted"] and not ignored)
+        entry["importance"] = shares
+        entry["used_by_model"] = used
+        entry["fails"] = entry["drifted"] and (
+            "features" in fail_on or ("used_features" in fail_on and used is not False)
+        )
+
+
+def _check_fail_on(config: Config) -> None:
+    unknown = sorted(set(config.drift.fail_on) - set(FAIL_ON))
+    if unknown:
+        raise RetainError(
+            f"[drift] fail_on has {', '.join(map(repr, unknown))}; use any of "
+            f"{', '.join(FAIL_ON)}.",
+            exit_code=INPUT_ERROR,
+        )
+
+
+def _top_features(
+    features: dict[str, dict[str, Any]], counted: list[str], top: int
+) -> list[dict[str, Any]]:
+    """The counted features by PSI, worst first (drifted on null share alone go first too)."""
+    worst = sorted(
+        counted, key=lambda name: (-features[name]["drifted"], -features[name]["statistic"])
+    )
+    return [
+        {
+            "feature": name,
+            "psi": features[name]["statistic"],
+            "null_share_reference": features[name]["null_share_reference"],
+            "null_share_current": features[name]["null_share_current"],
+            "importance": features[name]["importance"],
+            "used_by_model": features[name]["used_by_model"],
+            "drifted": features[name]["drifted"],
+            "fails": features[name]["fails"],
+        }
+        for name in worst[:top]
+    ]
+
+
+def _importance_note(
+    importance: dict[str, dict[str, float]] | None, models: ModelChoice
+) -> dict[str, Any]:
+    if importance is None:
+        reason = models.skipped or "the monitored models have no LightGBM boosters"
+        return {
+            "available": False,
+            "note": f"no model importance ({reason}): every drifted feature counts as used",
+        }
+    return {
+        "available": True,
+        "basis": "share of the total split gain of each monitored model's boosters",
+        "models": {target: m.name for target, m in models.models.items()},
+    }
+
+
 def _evidently(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     kinds: FeatureKinds,
     scores: dict[str, Any],
+    features: dict[str, dict[str, Any]],
     config: Config,
-    out_dir: Path,
-) -> tuple[Path | None, dict[str, Any]]:
-    from monitoring.evidently_report import build_report
+) -> tuple[EvidentlyView | None, dict[str, Any]]:
+    from monitoring.evidently_report import build_view
 
     numeric = list(kinds.numeric)
     if scores:
-        # The scores go into the report too, so a person sees them move beside the features.
+        # The scores go into the charts too, so a person sees them move beside the features.
         reference = reference.assign(**{f"{t}_score": s[0] for t, s in scores.items()})
         current = current.assign(**{f"{t}_score": s[1] for t, s in scores.items()})
         numeric += [f"{target}_score" for target in scores]
-    html_path = out_dir / HTML_NAME
     drift = config.drift
     info: dict[str, Any] = {
         "path": HTML_NAME,
-        "sample_rows": drift.report_sample_rows,
+        "evidently_sample_rows": drift.report_sample_rows,
         "numerical_stattest": drift.numerical_stattest,
         "numerical_stattest_threshold": drift.numerical_stattest_threshold,
         "categorical_stattest": drift.categorical_stattest,
         "categorical_stattest_threshold": drift.categorical_stattest_threshold,
     }
+    # The job's worst first, structural features last: the charts follow the verdict's order.
+    order = [
+        *(f"{target}_score" for target in scores),
+        *sorted(features, key=lambda n: (features[n]["ignored"], -features[n]["statistic"])),
+    ]
     try:
-        columns = build_report(reference, current, numeric, kinds.categorical, drift, html_path)
-    except Exception as error:  # the report is for people; its failure must not hide the verdict
+        view = build_view(reference, current, numeric, kinds.categorical, drift, order=order)
+    except Exception as error:  # the charts are for people; their failure must not hide the verdict
         return None, {**info, "error": f"{type(error).__name__}: {error}"}
-    return html_path, {**info, "columns": columns}
+    return view, {**info, "evidently_rows": list(view.sample_rows)}
 
 
 def _drifted_parts(section: dict[str, Any]) -> list[str]:
@@ -221,36 +334,52 @@ def _thresholds(config: Config) -> dict[str, Any]:
         "null_share_delta": drift.null_share_delta,
         "drift_share": drift.drift_share,
         "outcome_metric_delta": drift.outcome_metric_delta,
+        "ignore_features": list(drift.ignore_features),
+        "fail_on": list(drift.fail_on),
     }
 
 
 def _message(
-    status: str,
-    features: dict[str, dict[str, Any]],
-    drifted: list[str],
-    drifting_scores: list[str],
-    drifting_outcomes: list[str],
-    prediction: dict[str, Any],
+    payload: dict[str, Any], drifting_scores: list[str], drifting_outcomes: list[str]
 ) -> str:
-    if status == "ok":
-        return (
-            f"No drift: none of {len(features)} features, scores or outcomes crossed a threshold."
+    """One paragraph: what fails the check, then what moved without failing it, then what was
+    set aside as structural."""
+    features = payload["features"]
+    counted = len(features) - len(payload["ignored_features"])
+    prediction = payload["prediction"]
+    failing, notes = [], []
+    if payload["failing_features"]:
+        names = payload["failing_features"]
+        failing.append(
+            f"{len(names)} of {counted} features drifted: "
+            + ", ".join(_describe_feature(name, features[name]) for name in names[:_LISTED])
+            + (f" and {len(names) - _LISTED} more" if len(names) > _LISTED else "")
         )
-    parts: list[str] = []
-    if drifted:
-        worst = sorted(drifted, key=lambda name: -features[name]["statistic"])
-        described = [_describe_feature(name, features[name]) for name in worst[:_LISTED_FEATURES]]
-        more = len(worst) - _LISTED_FEATURES
-        parts.append(
-            f"{len(drifted)} of {len(features)} features drifted: {', '.join(described)}"
-            + (f" and {more} more" if more > 0 else "")
+    unused = [name for name in payload["drifted_features"] if not features[name]["fails"]]
+    if unused:
+        notes.append(
+            "drifted, but no monitored model uses it: "
+            + ", ".join(_describe_feature(name, features[name]) for name in unused[:_LISTED])
         )
     if drifting_scores:
-        scores = ", ".join(f"{name} PSI {prediction[name]['psi']:.3f}" for name in drifting_scores)
-        parts.append(f"predictions drifted: {scores}")
+        text = "predictions drifted: " + ", ".join(
+            f"{name} PSI {prediction[name]['psi']:.3f}" for name in drifting_scores
+        )
+        (failing if "scores" in payload["failing"] else notes).append(text)
     if drifting_outcomes:
-        parts.append(f"outcomes drifted: {', '.join(drifting_outcomes)}")
-    return "Drift: " + "; ".join(parts) + "."
+        text = f"outcomes drifted: {', '.join(drifting_outcomes)}"
+        (failing if "outcomes" in payload["failing"] else notes).append(text)
+    if failing:
+        message = "Drift: " + "; ".join(failing)
+    else:
+        message = f"No drift to act on in {counted} features, the scores or the outcomes"
+    if notes:
+        message += " (not failing the check: " + "; ".join(notes) + ")"
+    if payload["ignored_features"]:
+        message += ". Set aside as structural (drift.ignore_features): " + ", ".join(
+            f"{name} PSI {features[name]['statistic']:.3f}" for name in payload["ignored_features"]
+        )
+    return message + "."
 
 
 def _describe_feature(name: str, entry: dict[str, Any]) -> str:
@@ -258,6 +387,10 @@ def _describe_feature(name: str, entry: dict[str, Any]) -> str:
     if entry["null_drifted"]:
         text += (
             f", missing {entry['null_share_reference']:.0%} -> {entry['null_share_current']:.0%}"
+        )
+    if entry.get("importance"):
+        text += ", importance " + ", ".join(
+            f"{target} {share:.1%}" for target, share in entry["importance"].items()
         )
     return text + ")"
 

@@ -1,29 +1,40 @@
-"""The Evidently HTML report a person opens to see what moved, built on a sample of each window.
+"""Evidently's per-feature drift charts, built on a sample of each window, for drift.html.
 
-The statistical test and threshold per column type come from `DriftConfig`, never from
-Evidently's defaults, which switch tests with the number of rows (at 1,000) and would make the
-same shift pass on 999 rows and fail on 1,001.
+The verdict is the job's (monitoring.drift: PSI on the full data with its own bins and a NaN
+bin); Evidently bins differently (and drops missing values), so the two cannot agree by
+configuration. Its charts are kept as a second view, one `ValueDrift` per column and none of its
+dataset-level summary, which would state a verdict of its own. The statistical test and
+threshold per column type come from `DriftConfig`, never from Evidently's defaults, which switch
+tests with the number of rows (at 1,000) and would make the same shift pass on 999 rows and fail
+on 1,001.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from retain.config import DriftConfig
-from retain.files import atomic_path
 
 
 @dataclass(frozen=True)
 class EvidentlyColumn:
-    """Evidently's verdict on one column (statistic of the configured test)."""
+    """Evidently's statistic of the configured test on one column."""
 
     test: str
     threshold: float
     statistic: float | None
+
+
+@dataclass(frozen=True)
+class EvidentlyView:
+    """The embeddable charts (an iframe element) and Evidently's statistic per column."""
+
+    html: str
+    columns: dict[str, EvidentlyColumn] = field(default_factory=dict)
+    sample_rows: tuple[int, int] = (0, 0)  # rows of the (reference, current) samples
 
 
 def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -33,21 +44,21 @@ def sample_rows(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=seed)
 
 
-def build_report(
+def build_view(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     numeric: list[str],
     categorical: list[str],
     config: DriftConfig,
-    html_path: str | os.PathLike[str],
-) -> dict[str, EvidentlyColumn]:
-    """Write Evidently's data drift report to `html_path`; return its verdict per column.
+    order: list[str] | None = None,
+) -> EvidentlyView:
+    """Evidently's ValueDrift chart per column, in `order` (the job's PSI, worst first).
 
     Columns with no value at all in either sample are left out: Evidently refuses them, and the
-    fast path already reports them through their null share.
+    job reports them through their null share.
     """
     from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    from evidently.metrics import ValueDrift
 
     reference = sample_rows(reference, config.report_sample_rows, config.seed)
     current = sample_rows(current, config.report_sample_rows, config.seed)
@@ -59,43 +70,41 @@ def build_report(
         and reference[name].notna().any()
         and current[name].notna().any()
     ]
-    usable_numeric = [name for name in numeric if name in usable]
+    if order is not None:
+        rank = {name: i for i, name in enumerate(order)}
+        usable.sort(key=lambda name: rank.get(name, len(rank)))
     usable_categorical = [name for name in categorical if name in usable]
     definition = DataDefinition(
-        numerical_columns=usable_numeric, categorical_columns=usable_categorical
+        numerical_columns=[name for name in usable if name not in usable_categorical],
+        categorical_columns=usable_categorical,
     )
-    preset = DataDriftPreset(
-        columns=usable,
-        drift_share=config.drift_share,
-        num_method=config.numerical_stattest,
-        num_threshold=config.numerical_stattest_threshold,
-        cat_method=config.categorical_stattest,
-        cat_threshold=config.categorical_stattest_threshold,
-    )
+    tests = {
+        name: (config.categorical_stattest, config.categorical_stattest_threshold)
+        if name in usable_categorical
+        else (config.numerical_stattest, config.numerical_stattest_threshold)
+        for name in usable
+    }
+    metrics = [
+        ValueDrift(column=name, method=test, threshold=threshold)
+        for name, (test, threshold) in tests.items()
+    ]
+    if not metrics:
+        return EvidentlyView(html="", sample_rows=(len(reference), len(current)))
     with warnings.catch_warnings():
         # Constant columns make numpy warn about dividing by a zero spread inside Evidently.
         warnings.simplefilter("ignore")
-        snapshot = Report([preset]).run(
+        snapshot = Report(metrics).run(
             Dataset.from_pandas(_prepared(current, usable, usable_categorical), definition),
             Dataset.from_pandas(_prepared(reference, usable, usable_categorical), definition),
         )
-        with atomic_path(html_path) as tmp:
-            snapshot.save_html(str(tmp))
+        # Evidently's own embedding (as in a notebook): an iframe whose srcdoc is the report.
+        html = snapshot.get_html_str(as_iframe=True)
     values = _value_drift_by_column(snapshot.dict())
-    result: dict[str, EvidentlyColumn] = {}
-    for name in usable_numeric:
-        result[name] = EvidentlyColumn(
-            test=config.numerical_stattest,
-            threshold=config.numerical_stattest_threshold,
-            statistic=values.get(name),
-        )
-    for name in usable_categorical:
-        result[name] = EvidentlyColumn(
-            test=config.categorical_stattest,
-            threshold=config.categorical_stattest_threshold,
-            statistic=values.get(name),
-        )
-    return result
+    columns = {
+        name: EvidentlyColumn(test=test, threshold=threshold, statistic=values.get(name))
+        for name, (test, threshold) in tests.items()
+    }
+    return EvidentlyView(html=html, columns=columns, sample_rows=(len(reference), len(current)))
 
 
 def _prepared(frame: pd.DataFrame, columns: list[str], categorical: list[str]) -> pd.DataFrame:

@@ -116,16 +116,42 @@ def test_the_registered_champion_is_monitored_and_the_run_is_logged(
     frame = pd.read_parquet(files / "reference.parquet")
     ref = log_and_register(churn, frame, alias="champion")
 
+    # The tiny churn model splits on seat_utilization, never on active_users_28d.
+    current = pd.read_parquet(files / "current.parquet")
+    used = current.assign(seat_utilization=current["seat_utilization"] * 0.5)
+    used.to_parquet(files / "shifted_used.parquet")
     code = _retain(
         monkeypatch, "drift", "--reference", "reference.parquet", "--current",
-        "shifted.parquet", "--out", "out", "--no-report",
+        "shifted_used.parquet", "--out", "out", "--no-report",
     )  # fmt: skip
     assert code == 1
     payload = json.loads((files / "out" / "drift.json").read_text())
+    assert payload["failing_features"] == ["seat_utilization"]
+    assert payload["features"]["seat_utilization"]["importance"]["churn"] > 0
     assert payload["prediction"]["churn"]["model"] == ref.name
     assert payload["prediction"]["churn"]["version"] == ref.version
     run = mlflow.MlflowClient(tracking_uri=uri).get_run(payload["mlflow"]["run_id"])
     assert run.data.tags["retain.churn_model_version"] == ref.version
+
+    # Drift in a column the model does not use is reported, named as unused, and exits 0...
+    code = _retain(
+        monkeypatch, "drift", "--reference", "reference.parquet", "--current",
+        "shifted.parquet", "--out", "out2", "--no-report", "--no-mlflow",
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads((files / "out2" / "drift.json").read_text())
+    assert payload["drifted_features"] == ["active_users_28d"]
+    assert payload["failing_features"] == []
+    entry = payload["features"]["active_users_28d"]
+    assert (entry["used_by_model"], entry["importance"]) == (False, {"churn": 0.0})
+    assert "no monitored model uses it: active_users_28d" in payload["message"]
+    # ...unless any feature is to fail the check.
+    code = _retain(
+        monkeypatch, "drift", "--reference", "reference.parquet", "--current",
+        "shifted.parquet", "--out", "out3", "--no-report", "--no-mlflow",
+        "--fail-on", "features,scores,outcomes",
+    )  # fmt: skip
+    assert code == 1
 
 
 def test_the_installed_command_exits_1_on_drift(files):

@@ -106,3 +106,68 @@ def test_write_error_report_marks_the_status_and_removes_an_old_report(tmp_path)
         "status": "error",
         "error": "the current feature file is missing",
     }
+
+
+def test_structural_features_are_set_aside_by_default(tmp_path, reference, current):
+    # A book ages between two dates: tenure and the renewal count grow for every account.
+    reference = reference.assign(tenure_days=400.0 + reference.index, renewals_count=1.0)
+    current = current.assign(tenure_days=580.0 + current.index, renewals_count=2.0)
+    result = run_drift(reference, current, tmp_path, Config(), log_to_mlflow=False)
+    assert (result.status, result.exit_code) == ("ok", 0)
+    payload = result.payload
+    assert payload["ignored_features"] == ["tenure_days", "renewals_count"]
+    assert payload["drifted_features"] == []
+    tenure = payload["features"]["tenure_days"]
+    assert tenure["psi_drifted"] and tenure["ignored"] and not tenure["drifted"]
+    assert payload["thresholds"]["ignore_features"] == ["tenure_days", "renewals_count"]
+    assert "Set aside as structural (drift.ignore_features): tenure_days PSI" in result.message
+    # Counted when the setting is emptied.
+    counted = Config().with_overrides({"drift": {"ignore_features": ()}})
+    result = run_drift(reference, current, tmp_path / "all", counted, log_to_mlflow=False)
+    assert result.exit_code == 1
+    assert result.payload["drifted_features"] == ["tenure_days", "renewals_count"]
+
+
+def test_a_planted_usage_shift_still_fails_beside_structural_features(tmp_path, reference, current):
+    reference = reference.assign(tenure_days=400.0 + reference.index)
+    current = current.assign(
+        tenure_days=580.0 + current.index, active_users_28d=current["active_users_28d"] * 0.6
+    )
+    result = run_drift(reference, current, tmp_path, Config(), log_to_mlflow=False, report=False)
+    assert result.exit_code == 1
+    assert result.payload["failing_features"] == ["active_users_28d"]
+    assert result.message.startswith("Drift: 1 of 6 features drifted: active_users_28d (PSI")
+    top = result.payload["top_features"][0]
+    assert top["feature"] == "active_users_28d"
+    assert set(top) >= {"psi", "null_share_reference", "null_share_current", "importance"}
+
+
+def test_ignore_features_takes_patterns(tmp_path, reference, current):
+    config = Config().with_overrides({"drift": {"ignore_features": "active_*"}})
+    current = current.assign(active_users_28d=current["active_users_28d"] * 0.5)
+    result = run_drift(reference, current, tmp_path, config, log_to_mlflow=False, report=False)
+    assert result.payload["ignored_features"] == ["active_users_28d"]
+    assert result.exit_code == 0
+
+
+def test_an_unknown_fail_on_value_is_an_exit_2_error(tmp_path, reference):
+    config = Config().with_overrides({"drift": {"fail_on": "features,everything"}})
+    with pytest.raises(RetainError, match="'everything'") as error:
+        run_drift(reference, reference, tmp_path, config, log_to_mlflow=False)
+    assert error.value.exit_code == 2
+
+
+def test_drift_in_scores_can_be_left_out_of_the_exit_code(
+    tmp_path, saved_models, reference, current
+):
+    models = load_models(Config(), alias=None, model_path=str(saved_models))
+    current = current.assign(seat_utilization=current["seat_utilization"] * 0.3)
+    config = Config().with_overrides({"drift": {"fail_on": "outcomes"}})
+    result = run_drift(
+        reference, current, tmp_path, config, models=models, log_to_mlflow=False, report=False
+    )
+    assert result.payload["prediction"]["churn"]["drifted"]
+    assert "seat_utilization" in result.payload["drifted_features"]
+    assert result.payload["failing"] == []
+    assert result.exit_code == 0
+    assert "not failing the check" in result.message

@@ -3,6 +3,7 @@ import pytest
 
 from monitoring.outcome import outcome_drift
 from retain.config import Config
+from tests.monitoring.conftest import feature_frame
 
 BANDS = {"green_below": 0.3, "red_from": 0.6}
 
@@ -64,3 +65,41 @@ def test_unknown_current_labels_skip_outcome_drift(reference, current):
 
 def test_without_scores_outcome_drift_is_skipped(reference, current):
     assert "skipped" in outcome_drift(reference, current, {}, None, Config())
+
+
+def _monitored(saved_models):
+    from monitoring.prediction import load_models
+
+    return load_models(Config(), alias=None, model_path=str(saved_models)).models
+
+
+def test_a_reference_window_that_trained_the_model_is_replaced_by_its_validation_auc(
+    saved_models,
+):
+    models = _monitored(saved_models)
+    model = models["churn"].model
+    # The fixture model trained on as_of 2024-01 .. 2024-05 (2024-05 validated it).
+    reference = feature_frame(800, seed=3, as_of="2024-02-01")
+    current = feature_frame(800, seed=4, as_of="2025-04-01")
+    scores = {"churn": tuple(model.predict_proba(frame)[:, 1] for frame in (reference, current))}
+    result = outcome_drift(reference, current, scores, None, Config(), models=models)["churn"]
+    assert result["basis"].startswith("the model's out-of-time validation (time: churn_known_at")
+    assert result["reference"]["roc_auc"] == pytest.approx(model.metrics_["__all__"]["roc_auc"])
+    assert result["ece_rise"] is None
+    assert result["roc_auc_drop"] == pytest.approx(
+        model.metrics_["__all__"]["roc_auc"] - result["current"]["roc_auc"]
+    )
+    # Without the models, the same windows are compared as they are (in-sample reference).
+    plain = outcome_drift(reference, current, scores, None, Config())["churn"]
+    assert plain["basis"] == "reference window"
+    assert plain["reference"]["rows"] == len(reference)
+
+
+def test_a_current_window_that_trained_the_model_is_not_checked(saved_models):
+    models = _monitored(saved_models)
+    model = models["churn"].model
+    reference = feature_frame(800, seed=3, as_of="2025-01-01")
+    current = feature_frame(800, seed=4, as_of="2024-03-01")
+    scores = {"churn": tuple(model.predict_proba(frame)[:, 1] for frame in (reference, current))}
+    result = outcome_drift(reference, current, scores, None, Config(), models=models)
+    assert "its AUC is in-sample" in result["skipped"]
