@@ -35,6 +35,7 @@ def _register_all() -> None:
     from features import cli as features_cli
     from features import contract_cli
     from monitoring import cli as monitoring_cli
+    from playbook import cli as playbook_cli
     from serving import change_cli, export_cli
     from serving import cli as serving_cli
     from simulator import cli as simulator_cli
@@ -49,6 +50,7 @@ def _register_all() -> None:
         serving_cli,
         change_cli,
         export_cli,
+        playbook_cli,
         monitoring_cli,
     ):
         module.register(app)
