@@ -51,7 +51,9 @@ def expansion_trigger(probability: pd.Series, ready_from: float) -> Fired:
     """Ready to expand: expansion probability at or above `ready_from`."""
     p = pd.to_numeric(probability, errors="coerce")
     fires = p.ge(ready_from).fillna(False)
-    text = p.map(lambda v: f"Expansion likelihood {v:.0%} (ready from {ready_from:.0%})")
+    text = p.where(fires).map(
+        lambda v: f"Expansion likelihood {v:.0%} (ready from {ready_from:.0%})", na_action="ignore"
+    )
     return fires, text.where(fires, "")
 
 
@@ -65,8 +67,13 @@ def renewal_trigger(days_to_renewal: pd.Series, within_days: int) -> Fired:
     """The next renewal is in `[as_of, as_of + within_days]` (0 days: it renews today)."""
     d = pd.to_numeric(days_to_renewal, errors="coerce")
     fires = (d.ge(0) & d.le(within_days)).fillna(False)
-    text = d.map(lambda v: "Renewal today" if round(v) == 0 else f"Renewal in {round(v)} days")
+    text = d.where(fires).map(_renewal_text, na_action="ignore")
     return fires, text.where(fires, "")
+
+
+def _renewal_text(days: float) -> str:
+    whole = round(days)
+    return "Renewal today" if whole == 0 else f"Renewal in {whole} day{'' if whole == 1 else 's'}"
 
 
 def play_fires(play: PlayConfig, accounts: pd.DataFrame, ready_from: float | None) -> Fired:
