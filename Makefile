@@ -35,6 +35,7 @@ demo: install
 	@# and the review say what moved since then (retain explain-change --account ID)
 	$(BIN)/retain score --data $(DEMO) --as-of 2026-09-01 --out $(OUT)/scores-2026-09-01.parquet
 	$(BIN)/retain score --data $(DEMO) --out $(OUT)/scores.parquet
+	$(BIN)/retain plays assign --data $(DEMO) --out $(OUT)/plays
 	$(BIN)/retain report accounts --data $(DEMO) --out $(OUT)/review.html
 	@# drift exits 1 when something moved: that is a finding, not a failed demo (2 is an error)
 	$(BIN)/retain drift --reference $(OUT)/features.parquet --reference-as-of 2025-04-01 \
@@ -44,6 +45,7 @@ demo: install
 	@echo "Backtest report:   $(OUT)/backtest/report.html"
 	@echo "Account review:    $(OUT)/review.html"
 	@echo "Scores (CRM file): $(OUT)/scores.csv"
+	@echo "Plays (CRM file):  $(OUT)/plays/plays.csv"
 	@echo "Drift report:      $(OUT)/drift/drift.html"
 	@echo "MLflow UI:         $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)"
 
