@@ -95,14 +95,19 @@ def ledger_rows(
     source: str = "batch",
 ) -> pd.DataFrame:
     """One ledger row per result; `frame` is the feature frame the results were scored from
-    (same rows, same order)."""
+    (its rows are matched to the results by account_id when not in the same order)."""
     frame = frame.reset_index(drop=True)
-    if len(frame) != len(results):
-        raise RetainError(f"{len(frame)} snapshot rows but {len(results)} results")
     ids = [str(r["account_id"]) for r in results]
     if frame["account_id"].astype(str).tolist() != ids:
-        # Results that came back in another order (Spark partitions): align by account.
-        frame = frame.set_index(frame["account_id"].astype(str)).loc[ids].reset_index(drop=True)
+        # Results in another order (Spark partitions), or for some of the rows: by account.
+        keyed = frame.set_index(frame["account_id"].astype(str))
+        missing = [a for a in ids if a not in keyed.index]
+        if missing or keyed.index.has_duplicates:
+            raise RetainError(
+                f"{len(results)} results do not match the {len(frame)} snapshot rows one to one "
+                f"(example account {missing[0] if missing else keyed.index[0]!r})"
+            )
+        frame = keyed.loc[ids].reset_index(drop=True)
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = run_at or pd.Timestamp.now(tz="UTC").tz_localize(None)
     names = feature_names_for(models, frame)

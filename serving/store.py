@@ -206,8 +206,10 @@ def _record_run(
     from serving.ledger import append_run, ledger_folder, ledger_rows
     from serving.movers import add_changes
 
-    if any("change" not in r for r in results):
-        add_changes(results, snapshots, models, config)
+    # Results from score_snapshot have theirs already; others (Spark) get them here.
+    without = [r for r in results if "change" not in r]
+    if without:
+        add_changes(without, snapshots, models, config)
     folder = ledger_folder(config)
     append_run(folder, ledger_rows(snapshots, results, models, run_at=now))
     return build_store(path, folder)

@@ -247,10 +247,22 @@ class ScoreFunction:
 
     def score(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(raw margin, calibrated probability, design matrix) of each row."""
+        from training import _booster
+
         filled = self._filled(frame)
-        margin = self.model.raw_margin(filled)
+        matrix = self.model.design_.matrix(filled)
+        # SegmentedModel.raw_margin's sum, in its order, on the matrix built once here.
+        segments = _segments(filled)
+        margin = _booster.raw_margin(self.model.global_booster_, matrix)
+        for segment in np.unique(segments):
+            parts = self.boosters(str(segment))
+            if parts == [self.model.global_booster_]:
+                continue
+            rows = segments == segment
+            own = _booster.raw_margin(parts[-1], matrix[rows])
+            margin[rows] = margin[rows] + own if len(parts) == 2 else own
         probability = self.model.proba_from_margin(filled, margin)[:, 1]
-        return margin, probability, self.model.design_.matrix(filled)
+        return margin, probability, matrix
 
     def boosters(self, segment: str) -> list[lgb.Booster]:
         """The ensembles whose raw scores add up to the margin of a row of `segment`."""
