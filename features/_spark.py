@@ -8,8 +8,12 @@ PySpark backend instead of DuckDB, so `build_features` runs its Ibis expressions
 - `<table>`: the canonical view, built by `features.source.canonical_expression` in Spark SQL,
   the same typing rules as the DuckDB view.
 
+The tables come from a folder of files (`open`) or from a database of the session's catalog
+(`open_catalog`, `--data spark:<database>`: Databricks, a Hive metastore).
+
 Materialized steps (spine, usage aggregates) are checkpointed DataFrames held as temporary views,
-so each is computed once. Validation stays on DuckDB over the same files (`features.validate`).
+so each is computed once. `features.validate.check` runs the blocking checks on it as Spark SQL
+(`features._checks_spark`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from features.contract import TABLES, TableSpec
+from features.engine import CATALOG_PREFIX
 from features.source import DataSource, _quote_spark, canonical_expression
 from retain.config import SparkConfig
 from retain.errors import RetainError
@@ -141,16 +146,31 @@ class SparkSource:
 
     # -- opening -----------------------------------------------------------------------------
 
+    @staticmethod
+    def folder(path: str | os.PathLike[str]) -> Path:
+        """`path` when Spark can read it as a source folder; else a RetainError saying why."""
+        path = Path(path)
+        if path.suffix == ".duckdb":
+            raise RetainError(
+                f"Spark cannot read a DuckDB database ({path}). Export its tables to a folder of "
+                'parquet files and pass that folder: python -c "import duckdb; '
+                f"duckdb.connect('{path}', read_only=True).execute("
+                '\\"EXPORT DATABASE \'folder\' (FORMAT parquet)\\")"; or use --engine duckdb, '
+                "which reads the file itself."
+            )
+        if not path.is_dir():
+            raise RetainError(
+                f"Spark reads a folder of <table>.parquet / <table>.csv files or Spark tables "
+                f"(--data {CATALOG_PREFIX}<database>); {path} is neither."
+            )
+        return path
+
     @classmethod
     def open(
         cls, path: str | os.PathLike[str], session: SparkSession, *, data_end: str | None = None
     ) -> SparkSource:
         """Open a folder of `<table>.parquet` / `<table>.csv` files (Spark reads them)."""
-        path = Path(path)
-        if not path.is_dir():
-            raise RetainError(
-                f"Spark reads a folder of <table>.parquet / <table>.csv files; {path} is not one."
-            )
+        path = cls.folder(path)
         source = cls(session=session, location=str(path))
         for name in TABLES:
             parquet, csv = path / f"{name}.parquet", path / f"{name}.csv"
@@ -162,6 +182,27 @@ class SparkSource:
             else:
                 continue
             source._register_raw(name, frame)
+        source._finish(data_end)
+        return source
+
+    @classmethod
+    def open_catalog(
+        cls, database: str, session: SparkSession, *, data_end: str | None = None
+    ) -> SparkSource:
+        """Open the contract tables of a Spark database (`schema` or `catalog.schema`).
+
+        The tables of the session's catalog (a Databricks metastore or Unity Catalog schema, a
+        Hive metastore), named as the contract's tables: `<database>.accounts`, ...
+        """
+        if not database:
+            raise RetainError(f"--data {CATALOG_PREFIX}<database> needs a database name.")
+        qualified = ".".join(_quote_spark(part) for part in database.split("."))
+        if not session.catalog.databaseExists(database):
+            raise RetainError(f"Spark has no database {database!r} (--data {CATALOG_PREFIX}...).")
+        source = cls(session=session, location=f"{CATALOG_PREFIX}{database}")
+        for name in TABLES:
+            if session.catalog.tableExists(f"{database}.{name}"):
+                source._register_raw(name, session.table(f"{qualified}.{_quote_spark(name)}"))
         source._finish(data_end)
         return source
 

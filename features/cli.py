@@ -8,7 +8,11 @@ import typer
 
 
 def features_command(
-    data: Path = typer.Option(..., "--data", help="Data source: a folder or a .duckdb file."),
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="Data source: a folder, a .duckdb file, or spark:<database> (Spark tables).",
+    ),
     out: Path = typer.Option(..., "--out", help="Feature frame to write (.parquet)."),
     spine: str = typer.Option(
         None,
@@ -25,18 +29,16 @@ def features_command(
         "duckdb",
         "--engine",
         help="duckdb (this machine) or spark (the [spark] section of retain.toml: master "
-        "local[*] by default, a cluster URL, or 'active' for a running session). Validation runs "
-        "on DuckDB over the same files either way.",
+        "local[*] by default, a cluster URL, or 'active' for a running session). Files are "
+        "validated on DuckDB either way; Spark tables (--data spark:<database>) on Spark.",
     ),
 ) -> None:
     """Write point-in-time feature snapshots with their labels, one row per (account, as_of)."""
     import time
 
     from features.build import build_features
-    from features.engine import ENGINES, open_source
-    from features.source import DataSource
+    from features.engine import ENGINES, open_validated
     from features.spine import SPINES
-    from features.validate import require_valid
     from retain.config import load_config
     from retain.errors import RetainError
     from retain.files import write_parquet
@@ -50,10 +52,7 @@ def features_command(
         raise RetainError(f"--out must be a .parquet file, not {out}.")
     started = time.perf_counter()
     config = load_config(data)
-    source = DataSource.open(data, data_end=config.features.data_end)
-    require_valid(source)
-    if engine != "duckdb":
-        source = open_source(data, config, engine)
+    source = open_validated(data, config, engine)
     with progress_bar(transient=True) as progress:
         frame = build_features(
             source,

@@ -20,8 +20,18 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    data: Path = typer.Option(..., "--data", help="Folder of <table>.parquet/.csv or a .duckdb."),
+    data: Path = typer.Option(
+        ...,
+        "--data",
+        help="Folder of <table>.parquet/.csv, a .duckdb, or spark:<database> (Spark tables).",
+    ),
     json_path: Path = typer.Option(None, "--json", help="Also write the report as JSON here."),
+    engine: str = typer.Option(
+        "duckdb",
+        "--engine",
+        help="duckdb: every check and warning; spark: the blocking checks as Spark SQL, for "
+        "Spark tables or folders too large for one machine ([spark] section of retain.toml).",
+    ),
 ) -> None:
     """Check a data source against the input contract and print a data-quality report.
 
@@ -29,14 +39,14 @@ def validate(
     """
     from rich.console import Console
 
-    from features.source import DataSource
+    from features.engine import open_source
     from features.validate import check
     from retain.config import load_config
     from retain.files import write_json
 
     config = load_config(data)
-    source = DataSource.open(data, data_end=config.features.data_end)
-    report = check(source)
+    source = open_source(data, config, engine)
+    report = check(source, config)
     report.render(Console())
     if json_path is not None:
         write_json(json_path, report.to_dict())

@@ -1,9 +1,12 @@
 """The input contract's validation: a data-quality report for a data source.
 
 `check(source)` runs every check as SQL on the source's DuckDB connection, so it scales to a
-100M-row usage table without loading it. It reads the raw views (the files as they are) and types
-their values exactly as the canonical views do, skipping the round trip through text for columns
-the file already stores in their type. It finds:
+100M-row usage table without loading it. On a Spark source (`retain validate --engine spark`,
+Spark tables too large for one machine) it runs the blocking checks as Spark SQL instead
+(`features._checks_spark`, same messages) and says that the warnings were not checked. It
+reads the raw views (the files as they are) and types their values exactly as the canonical
+views do, skipping the round trip through text for columns the file already stores in their
+type. It finds:
 
 - blocking defects, which make every result wrong and stop every command: a missing required
   table or column, values that cannot be read as their type (dates, numbers, booleans; a raw
@@ -34,7 +37,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -50,7 +53,16 @@ from features.source import DataSource
 from retain.config import Config, load_config
 from retain.errors import RetainError
 
+if TYPE_CHECKING:
+    from features._spark import SparkSource
+
 IMPORT_DEFECTS_FILE = "import_defects.json"
+# What a report of a Spark source leaves out (`features._checks_spark`).
+SPARK_NOTE = (
+    "Checked on Spark: the blocking defects only. The warnings (vocabularies, ranges, dates "
+    "after the data's end, contract coverage) are checked by `retain validate` on DuckDB, over "
+    "files or a sample exported from these tables."
+)
 _TABLE_ORDER = {name: index for index, name in enumerate(TABLES)}
 _BRIEF_WARNINGS = 5
 
@@ -63,6 +75,7 @@ class ValidationReport:
 
     defects: list[Defect] = field(default_factory=list)
     location: str = ""
+    note: str = ""  # what was not checked (a Spark source), printed with the verdict
 
     @property
     def blocking(self) -> list[Defect]:
@@ -117,6 +130,8 @@ class ValidationReport:
             console.print(self.table())
         style = "bold red" if not self.ok else ("yellow" if self.warnings else "green")
         console.print(Text(self.verdict(), style=style))
+        if self.note:
+            console.print(Text(self.note))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,13 +140,15 @@ class ValidationReport:
             "blocking": len(self.blocking),
             "warnings": len(self.warnings),
             "defects": [d.to_dict() for d in self.defects],
+            **({"note": self.note} if self.note else {}),
         }
 
 
-def check(source: DataSource, config: Config | None = None) -> ValidationReport:
+def check(source: DataSource | SparkSource, config: Config | None = None) -> ValidationReport:
     """Every contract check on `source`; never raises for bad data, it reports it.
 
-    `config` defaults to the data's own settings (`load_config(source.location)`).
+    `config` defaults to the data's own settings (`load_config(source.location)`). A Spark
+    source gets the blocking checks as Spark SQL (`features._checks_spark`).
     """
     if config is None:
         location = Path(source.location)
@@ -148,17 +165,27 @@ def check(source: DataSource, config: Config | None = None) -> ValidationReport:
         for name in REQUIRED_TABLES
         if name not in source.raw_columns
     ]
-    data_end = _data_end(source)
-    for name in source.raw_columns:
-        defects += table_defects(source, TABLES[name], data_end)
-    defects += cross_table_defects(source, config.features.max_orphan_share)
+    note = ""
+    if source.engine == "spark":
+        from features._checks_spark import spark_defects
+
+        defects += spark_defects(source, config.features.max_orphan_share)  # type: ignore[arg-type]
+        note = SPARK_NOTE
+    else:
+        data_end = _data_end(source)
+        for name in source.raw_columns:
+            defects += table_defects(source, TABLES[name], data_end)
+        defects += cross_table_defects(source, config.features.max_orphan_share)
     defects += _import_defects(source)
     defects.sort(key=lambda d: (not d.blocking, _TABLE_ORDER.get(d.table, 99), d.table, d.column))
-    return ValidationReport(defects=defects, location=source.location)
+    return ValidationReport(defects=defects, location=source.location, note=note)
 
 
 def require_valid(
-    source: DataSource, *, console: Console | None = None, config: Config | None = None
+    source: DataSource | SparkSource,
+    *,
+    console: Console | None = None,
+    config: Config | None = None,
 ) -> ValidationReport:
     """Check `source`; print warnings briefly; raise RetainError on blocking defects.
 
@@ -184,8 +211,8 @@ def require_valid(
         Console(file=buffer, width=140, no_color=True).print(report.table(report.blocking))
         raise RetainError(
             f"{source.location} has {len(report.blocking)} blocking data defect(s); nothing was "
-            f"computed.\n{buffer.getvalue()}Run `retain validate --data {source.location}` for "
-            "the full report.",
+            f"computed.\n{buffer.getvalue()}Run `retain validate --data {source.location}"
+            f"{' --engine spark' if source.engine == 'spark' else ''}` for the full report.",
             exit_code=1,
         )
     return report

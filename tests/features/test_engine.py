@@ -66,3 +66,21 @@ def test_an_unknown_engine_is_a_clear_error(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, RetainError)
     assert "--engine must be one of duckdb, spark, not 'polars'" in str(result.exception)
+
+
+def test_spark_tables_need_the_spark_engine():
+    with pytest.raises(RetainError, match="names Spark tables: add --engine spark"):
+        open_source("spark:crm", Config(), "duckdb")
+
+
+def test_a_duckdb_file_on_spark_says_how_to_export_it_before_anything_runs(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    path.touch()  # not even a database: the engine check comes before any read or session
+    with pytest.raises(RetainError, match="Spark cannot read a DuckDB database"):
+        open_source(path, Config(), "spark")
+    out = tmp_path / "f.parquet"
+    arguments = ["features", "--data", str(path), "--out", str(out), "--engine", "spark"]
+    result = CliRunner().invoke(app, arguments)
+    assert isinstance(result.exception, RetainError)
+    assert "EXPORT DATABASE 'folder' (FORMAT parquet)" in str(result.exception)
+    assert not out.exists()

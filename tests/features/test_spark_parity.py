@@ -1,13 +1,16 @@
-"""Spark and DuckDB build the same feature frame (issue 15).
+"""Spark and DuckDB build the same feature frame and find the same blocking defects (issue 15).
 
-One test, so that one local Spark session (one JVM) serves both checks even under pytest-xdist:
-a tiny simulated book through `retain features` on both engines, then the fixture accounts with
-planted edge rows through `build_features`. Skipped, with how to enable it, when pyspark or
-java is missing.
+One test, so that one local Spark session (one JVM) serves every check even under pytest-xdist:
+a tiny simulated book through `retain features` on both engines (files); the fixture accounts
+with planted edge rows through `build_features` (DuckDB from parquet files, Spark from catalog
+tables saved from them); a CSV export with every blocking defect through `retain validate
+--engine spark` against DuckDB's report. Skipped, with how to enable it, when pyspark or java is
+missing.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +23,11 @@ from typer.testing import CliRunner
 from features._spark import spark_unavailable_reason
 from features.build import build_features
 from features.source import DataSource
+from features.validate import SPARK_NOTE, check
 from retain.cli import app
 from retain.config import Config, SparkConfig
 from tests.features.fixtures_data import AS_OF, DATA_END, T, base_frames, day, plant
+from tests.features.test_validate import BLOCKING_CASES, _write_csv_folder, edited
 
 UNAVAILABLE = spark_unavailable_reason()
 pytestmark = pytest.mark.skipif(
@@ -30,13 +35,22 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# Two cores, two shuffle partitions and no adaptive planning: the data is tiny, and the fixed
+# cost per query is what takes the time (results do not depend on these settings). The CLI
+# reads them from the data's retain.toml, so it does not reset them on the shared session.
+SPARK_TOML = '\n[spark]\nmaster = "local[2]"\nshuffle_partitions = 2\n'
+
+
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     from features._spark import spark_session
 
-    # Two cores, two shuffle partitions and no adaptive planning: the data is tiny, and the
-    # fixed cost per query is what takes the time (results do not depend on these settings).
-    settings = (("spark.sql.adaptive.enabled", "false"),)
+    # Catalog tables (`--data spark:<database>`) go to a temporary warehouse, not the cwd.
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    settings = (
+        ("spark.sql.adaptive.enabled", "false"),
+        ("spark.sql.warehouse.dir", str(warehouse)),
+    )
     config = SparkConfig(master="local[2]", shuffle_partitions=2, settings=settings)
     session = spark_session(config)
     yield session
@@ -67,16 +81,20 @@ def assert_same_frame(duck: pd.DataFrame, spark: pd.DataFrame) -> None:
     assert not differences, f"columns that differ (rows): {differences}"
 
 
-def test_spark_builds_the_duckdb_frame(tmp_path: Path, spark):
+def test_spark_builds_the_duckdb_frame_and_finds_the_same_blocking_defects(tmp_path: Path, spark):
     _check_simulated_book(tmp_path)
     _check_edge_rows(spark, tmp_path)
+    _check_validation(tmp_path)
 
 
 def _check_simulated_book(tmp_path: Path) -> None:
-    """`retain features --engine spark` (the session above, reused) on 60 accounts x 14 months."""
+    """`retain features --engine spark` (the session above, reused) on 60 accounts x 14 months:
+    validated on DuckDB over the files, built on Spark from them."""
     from simulator._run import simulate
 
     data = simulate(tmp_path / "data", n_accounts=60, months=14, seed=3)
+    with (data / "retain.toml").open("a", encoding="utf-8") as toml:
+        toml.write(SPARK_TOML)
     frames = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"{engine}.parquet"
@@ -233,7 +251,7 @@ def _write_parquet(frames: dict[str, pd.DataFrame], folder: Path) -> Path:
 
 
 def _check_edge_rows(spark, tmp_path: Path) -> None:
-    from features._spark import SparkSource
+    from features._spark import SparkSource, _read_parquet
 
     frames = _edge_frames()
     folder = _write_parquet(frames, tmp_path / "edges")
@@ -245,7 +263,12 @@ def _check_edge_rows(spark, tmp_path: Path) -> None:
     from_frames = DataSource.from_frames(frames, data_end=DATA_END)
     assert_same_frame(build_features(from_frames, config, as_of=as_of), duck)
     _check_edge_values(duck)
-    source = SparkSource.open(folder, spark, data_end=DATA_END)
+    # On Spark from catalog tables (`--data spark:<database>`), saved from the same files.
+    spark.sql("CREATE DATABASE IF NOT EXISTS retain_edges")
+    for name in frames:
+        _read_parquet(spark, folder / f"{name}.parquet").write.saveAsTable(f"retain_edges.{name}")
+    source = SparkSource.open_catalog("retain_edges", spark, data_end=DATA_END)
+    assert source.location == "spark:retain_edges" and set(source.tables) == set(frames)
     try:
         on_spark = build_features(source, config, as_of=as_of)
     finally:
@@ -273,3 +296,46 @@ def _check_edge_values(duck: pd.DataFrame) -> None:
     a3 = at.loc["a3"]
     assert (a3["arr"], a3["days_to_renewal"]) == (40_000, 0)  # c5 ends on as_of: in force
     assert np.isnan(a3["seats"])  # NaN seats: missing
+
+
+def _defective_frames() -> dict[str, pd.DataFrame]:
+    """A CSV export with every kind of blocking defect at once (test_validate's cases)."""
+    frames = edited(lambda frames: None)
+    for case in (
+        "unparseable date",
+        "non-numeric ARR",
+        "duplicate primary key",
+        "end before start",
+        "unparseable boolean",
+        "empty account key",  # a3's key: its contract becomes an orphan (1 of 3 rows)
+    ):
+        BLOCKING_CASES[case][0](frames)
+    frames["tickets"] = frames["tickets"].drop(columns="created_at")
+    # Orphans over the share: one matching "a1" once its type is ignored (the hint).
+    frames["usage"].loc[[0, 1], "account_id"] = ["a1.0", "ghost"]
+    return {name: frames[name] for name in ("accounts", "contracts", "usage", "tickets")}
+
+
+def _check_validation(tmp_path: Path) -> None:
+    """`retain validate --engine spark`: the same blocking defects as DuckDB, word for word."""
+    folder = _write_csv_folder(_defective_frames(), tmp_path / "defective")
+    (folder / "retain.toml").write_text(SPARK_TOML, encoding="utf-8")
+    on_duckdb = check(DataSource.open(folder))
+    report = tmp_path / "report.json"
+    arguments = ["validate", "--data", str(folder), "--engine", "spark", "--json", str(report)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    on_spark = json.loads(report.read_text(encoding="utf-8"))
+    expected = [d.to_dict() for d in on_duckdb.blocking]
+    assert {d["message"].split(" (")[0] for d in expected} >= {
+        "required value is empty",
+        "value cannot be read as a date or timestamp",
+        "value cannot be read as a number",
+        "value cannot be read as true/false",
+        "duplicate primary key",
+        "end_date is before start_date",
+        "required column is missing",
+    }
+    assert any("Hint: 1 of these ids" in d["message"] for d in expected)
+    assert [d for d in on_spark["defects"] if d["blocking"]] == expected
+    assert on_spark["note"] == SPARK_NOTE
