@@ -57,7 +57,7 @@ def export(
     from retain.errors import RetainError
     from serving.exports import PLATFORMS, build_records, write_export
     from serving.exports._history import read_history
-    from serving.exports._record import read_scores_file, scores_from_store
+    from serving.exports._record import latest_run, read_scores_file, scores_from_store
 
     platform = to.strip().lower()
     if platform not in PLATFORMS:
@@ -70,6 +70,7 @@ def export(
         frame = read_scores_file(scores)
     else:
         frame = scores_from_store(config.serving.store_path)
+    frame, left_out = latest_run(frame)
     history = read_history(config, ledger)
     records = build_records(frame, history, since=_date(since, "--since"))
     manifest = write_export(platform, records, config.exports, out)
@@ -80,7 +81,14 @@ def export(
         f"Exported {summary['accounts']} accounts at {summary['as_of']} for {platform} "
         f"({trend}): {len(files)} file(s) in {out}; manifest {manifest.name}"
     )
-    for note in summary.get("notes", []):
+    notes = list(summary.get("notes", []))
+    if left_out:
+        notes.insert(
+            0,
+            f"{left_out} accounts have no score at {summary['as_of']} (not active at the latest "
+            "run): left out",
+        )
+    for note in notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
 
 

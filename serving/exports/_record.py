@@ -96,6 +96,18 @@ def scores_from_store(path: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def latest_run(scores: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The accounts scored at the latest snapshot date, and how many are left out.
+
+    `retain score` scores every active account at one date; an account whose latest stored
+    score is older was not active at the latest run (churned, or not yet started), and a CS
+    platform should not get that old score as if it were current.
+    """
+    dates = pd.to_datetime(scores["as_of"]).dt.normalize()
+    current = dates == dates.max()
+    return scores[current.to_numpy()].reset_index(drop=True), int((~current).sum())
+
+
 def _check_columns(frame: pd.DataFrame, where: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:

@@ -361,3 +361,12 @@ def test_since_keeps_later_points_and_the_trend() -> None:
     assert records.latest.set_index("account_id").loc["A1", "previous_churn_probability"] == 0.3
     later = build_records(literal_scores(), literal_history(), since="2027-01-01")
     assert len(later.history) == 3  # the latest scores always go
+
+
+def test_only_the_latest_run_is_exported() -> None:
+    from serving.exports._record import latest_run
+
+    scores = literal_scores()
+    scores.loc[1, "as_of"] = pd.Timestamp("2026-09-01")  # B2 was not scored in the latest run
+    current, left_out = latest_run(scores)
+    assert list(current["account_id"]) == ["A1", "C_3"] and left_out == 1
