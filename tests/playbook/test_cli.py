@@ -41,6 +41,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> dict:
         results = score_snapshot(snapshot, models, config)
         write_store(store, snapshot, models, results)
     scored = results_frame(snapshot, results, models)
+    book_results, book_snapshot = results, snapshot
     parquet, _ = write_outputs(scored, tmp / "scores.parquet", 3)
     data = tmp / "data"
     data.mkdir()
@@ -53,6 +54,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "scored": scored,
         "ready_from": models.expansion.bands_["red_from"],
         "dates": [pd.Timestamp(d) for d in dates[-2:]],
+        "results": book_results,
+        "snapshot": book_snapshot,
     }
 
 
@@ -184,3 +187,21 @@ def test_help_says_what_it_writes():
     assert result.exit_code == 0
     for words in ("unassigned", "plays.csv", "control", "review date"):
         assert words in result.output
+
+
+def test_scoring_results_and_their_snapshot_give_the_plays_of_the_scores_file(book):
+    """How the review page and /score_accounts call it: the result dicts of `score_frame` and
+    the snapshot frame they scored (owner and ARR come from the snapshot)."""
+    from playbook import expansion_ready_from, recommend, recommended_plays
+
+    config = Config()
+    ready_from, _ = expansion_ready_from(config, {"red_from": book["ready_from"]})
+    from_results = recommend(
+        pd.DataFrame(book["results"]), book["snapshot"], config, expansion_ready_from=ready_from
+    )
+    from_file = recommend(
+        pd.read_parquet(book["scores"]), None, config, expansion_ready_from=ready_from
+    )
+    pd.testing.assert_frame_equal(from_results, from_file, check_dtype=False)
+    lists = recommended_plays(from_results)
+    assert set(lists) == set(from_results["account_id"])
