@@ -21,12 +21,16 @@ TOKEN = "contract-token"
 @pytest.fixture(scope="module")
 def server(trained: dict, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("contract")
-    config = trained["config"]
+    store = tmp / "scores.duckdb"
+    config = trained["config"].with_overrides({"serving": {"store_path": str(store)}})
     models = load_model_pair(config)
     frame = trained["frame"]
-    latest = frame[frame["as_of"] == frame["as_of"].max()].reset_index(drop=True)
-    store = tmp / "scores.duckdb"
-    write_store(store, latest, models, score_snapshot(latest, models, config))
+    # Two snapshots through the ledger: the latest results carry their `change`.
+    for as_of in sorted(frame["as_of"].unique())[-2:]:
+        snapshot = frame[frame["as_of"] == as_of].reset_index(drop=True)
+        write_store(
+            store, snapshot, models, score_snapshot(snapshot, models, config), config=config
+        )
     args = ["--model-path", str(trained["folder"]), "--store", str(store), "--drain-seconds", "0"]
     with running_server(tmp, args, {"RETAIN_API_TOKENS": TOKEN}) as running:
         yield running
@@ -79,3 +83,15 @@ def test_the_spec_declares_what_the_results_hold(server) -> None:
     assert answer.status_code == 200
     assert set(answer.json()["results"][0]) <= declared
     assert pd.Timestamp(answer.json()["results"][0]["as_of"]).year == 2024
+
+    stored = httpx.post(
+        f"{server.base}/score_accounts",
+        json={"account_ids": ["acc_0001"]},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()["results"][0]
+    assert set(stored) <= declared and "change" in stored
+    schemas = spec["components"]["schemas"]
+    assert set(stored["change"]) <= set(schemas["ScoreChange"]["properties"])
+    assert set(schemas["ScoreChange"]["required"]) <= set(stored["change"])
+    assert stored["change"]["movers"]
+    assert set(stored["change"]["movers"][0]) == set(schemas["Mover"]["properties"])
