@@ -27,6 +27,12 @@ def export(
         help="Send earlier scores (time series, Vitally history) from this date on only, "
         "YYYY-MM-DD [default: the whole history]; the latest score always goes.",
     ),
+    plays: Path = typer.Option(
+        None,
+        "--plays",
+        help="plays.parquet of `retain plays assign` for the next play (control-group accounts "
+        "get none) [default: the plays the scores carry, if any].",
+    ),
     ledger: Path = typer.Option(
         None,
         "--ledger",
@@ -40,7 +46,8 @@ def export(
     in retain.toml (defaults in brackets): the score [churn_probability x 100, "Retain Churn
     Risk"], the band [green/yellow/red, "Retain Health Band"], the expansion likelihood, the
     ARR at risk [churn_probability x ARR], the top risk reasons ["Retain Risk Reason 1..3"],
-    the next play (when the scores carry recommended plays), the snapshot date, and, when the
+    the next play (from --plays, or the plays the scores carry; never a control-group
+    account's), the snapshot date, and, when the
     score ledger has an earlier score, the previous score and the change.
 
     Per platform: gainsight = Company CSV for a Bulk API upsert on `gainsight_key_field`;
@@ -57,7 +64,12 @@ def export(
     from retain.errors import RetainError
     from serving.exports import PLATFORMS, build_records, write_export
     from serving.exports._history import read_history
-    from serving.exports._record import latest_run, read_scores_file, scores_from_store
+    from serving.exports._record import (
+        latest_run,
+        read_plays_file,
+        read_scores_file,
+        scores_from_store,
+    )
 
     platform = to.strip().lower()
     if platform not in PLATFORMS:
@@ -72,7 +84,8 @@ def export(
         frame = scores_from_store(config.serving.store_path)
     frame, left_out = latest_run(frame)
     history = read_history(config, ledger)
-    records = build_records(frame, history, since=_date(since, "--since"))
+    next_plays = read_plays_file(plays) if plays is not None else None
+    records = build_records(frame, history, since=_date(since, "--since"), plays=next_plays)
     manifest = write_export(platform, records, config.exports, out)
     summary = json.loads(manifest.read_text(encoding="utf-8"))
     files = [f for parts in summary["files"].values() for f in parts]

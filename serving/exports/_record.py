@@ -136,15 +136,57 @@ def _risk_reasons(value: Any) -> list[str]:
     return [_one_line(r["text"]) for r in _as_list(value) if r.get("direction") == "raises"]
 
 
+# The arm of an account held back from a play (retain plays' control group): the platform must
+# not get that play, or the CSM runs it and the control group measures nothing.
+CONTROL_ARM = "control"
+
+
 def _first_play(value: Any) -> str:
-    plays = _as_list(value)
-    if not plays:
-        return ""
-    play = plays[0]
-    # A play is an object naming its play (retain plays) or, from other sources, a plain name.
-    if isinstance(play, dict):
-        return _one_line(str(play.get("play") or play.get("name") or ""))
-    return _one_line(str(play))
+    for play in _as_list(value):
+        # An object naming its play (retain plays, rank order), or from elsewhere a plain name.
+        if isinstance(play, dict):
+            if play.get("arm") == CONTROL_ARM:
+                return ""
+            return _one_line(str(play.get("play") or play.get("name") or ""))
+        return _one_line(str(play))
+    return ""
+
+
+def read_plays_file(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The plays.parquet of `retain plays assign` (each account's rank-1 play)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RetainError(
+            f"Plays file {path} does not exist; run `retain plays assign --data DIR --out DIR`"
+        )
+    plays = pd.read_parquet(path)
+    missing = [c for c in ("account_id", "as_of", "play") if c not in plays.columns]
+    if missing:
+        raise RetainError(f"The plays file {path} has no column {', '.join(missing)}")
+    return plays
+
+
+def _plays_by_account(plays: pd.DataFrame, latest: pd.DataFrame) -> pd.Series:
+    """Each latest account's next play ("" for none or the control arm) from a plays frame of
+    the same snapshot date."""
+    plays = plays.copy()
+    plays["account_id"] = plays["account_id"].astype(str)
+    plays["as_of"] = pd.to_datetime(plays["as_of"]).dt.normalize()
+    when = pd.Timestamp(latest["as_of"].max())
+    same = plays[plays["as_of"] == when]
+    if len(plays) and not len(same):
+        dates = ", ".join(sorted(plays["as_of"].dt.strftime("%Y-%m-%d").unique())[:3])
+        raise RetainError(
+            f"The plays are of {dates}, the scores of {when.date()}: run `retain plays assign` "
+            "on the latest scores"
+        )
+    if "rank" in same.columns:
+        same = same.sort_values(["account_id", "rank"], kind="stable")
+    first = same.drop_duplicates("account_id")
+    if "arm" in first.columns:
+        first = first[first["arm"] != CONTROL_ARM]
+    names = first.set_index("account_id")["play"].astype(str).map(_one_line)
+    return latest["account_id"].map(names).fillna("")
 
 
 def build_records(
@@ -152,12 +194,14 @@ def build_records(
     history: pd.DataFrame | None = None,
     *,
     since: str | pd.Timestamp | None = None,
+    plays: pd.DataFrame | None = None,
 ) -> ExportRecords:
     """The export record of each account's latest score, with its history when given.
 
     `since` keeps the earlier points (time series, Vitally's timestamped messages) from that
     date on, for an export that only adds what the last one did not send; the previous score of
-    the trend fields is read from the whole history all the same.
+    the trend fields is read from the whole history all the same. `plays` (retain plays
+    assign's plays.parquet) gives the next play where the results carry none.
     """
     _check_columns(scores, "scores")
     frame = scores.copy()
@@ -184,8 +228,10 @@ def build_records(
     latest["arr_at_risk"] = (latest["churn_probability"] * latest["arr"]).round(2)
     reasons = frame["reasons"] if "reasons" in frame else pd.Series([[]] * len(frame))
     latest["risk_reasons"] = [_risk_reasons(r) for r in reasons]
-    has_next_play = PLAYS_KEY in frame.columns
-    if has_next_play:
+    has_next_play = PLAYS_KEY in frame.columns or plays is not None
+    if plays is not None:
+        latest["next_play"] = _plays_by_account(plays, latest)
+    elif has_next_play:
         latest["next_play"] = [_first_play(p) for p in frame[PLAYS_KEY]]
     points = latest[list(HISTORY_COLUMNS)]
     latest_as_of = latest.set_index("account_id")["as_of"]

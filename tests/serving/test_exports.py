@@ -370,3 +370,32 @@ def test_only_the_latest_run_is_exported() -> None:
     scores.loc[1, "as_of"] = pd.Timestamp("2026-09-01")  # B2 was not scored in the latest run
     current, left_out = latest_run(scores)
     assert list(current["account_id"]) == ["A1", "C_3"] and left_out == 1
+
+
+def test_next_play_from_a_plays_file_never_for_the_control_arm(tmp_path: Path) -> None:
+    from serving.exports._record import read_plays_file
+
+    scores = literal_scores().drop(columns=["recommended_plays"])
+    plays = pd.DataFrame(
+        {
+            "account_id": ["A1", "A1", "C_3"],
+            "as_of": pd.Timestamp("2026-10-01"),
+            "play": ["Save plan", "Executive sponsor outreach", "Adoption review"],
+            "rank": [2, 1, 1],
+            "arm": ["treated", "treated", "control"],
+        }
+    )
+    path = tmp_path / "plays.parquet"
+    plays.to_parquet(path)
+    records = build_records(scores, plays=read_plays_file(path))
+    # A1: rank 1; B2: no play; C_3: held back as control, so the platform gets no play
+    assert list(records.latest["next_play"]) == ["Executive sponsor outreach", "", ""]
+    with pytest.raises(RetainError, match="plays are of 2026-09-01, the scores of 2026-10-01"):
+        build_records(scores, plays=plays.assign(as_of=pd.Timestamp("2026-09-01")))
+    # The same rule on plays a result carries (the API's recommended_plays).
+    scores["recommended_plays"] = [
+        json.dumps([{"play": "Save plan", "arm": "control"}]),
+        "[]",
+        json.dumps([{"play": "Adoption review", "arm": "treated"}]),
+    ]
+    assert list(build_records(scores).latest["next_play"]) == ["", "", "Adoption review"]
