@@ -147,6 +147,8 @@ def drift(
 
 def _top_lines(payload: dict) -> list[str]:
     """The top features by PSI as a small table that fits 80 columns."""
+    from monitoring.drift import share_text
+
     top = payload.get("top_features") or []
     if not top:
         return []
@@ -155,7 +157,7 @@ def _top_lines(payload: dict) -> list[str]:
     lines = [f"{'top features by PSI':<32} {'PSI':>6}  {'missing':>11}  {head}  verdict"]
     for row in top[:5]:
         shares = row.get("importance") or {}
-        imp = "  ".join(f"{shares.get(t, 0.0):>8.1%}" for t in targets)
+        imp = "  ".join(f"{share_text(shares.get(t, 0.0)):>8}" for t in targets)
         missing = f"{row['null_share_reference']:.0%}->{row['null_share_current']:.0%}"
         verdict = "DRIFT" if row["fails"] else ("drift, unused" if row["drifted"] else "ok")
         name = row["feature"][:32]

@@ -119,7 +119,11 @@ def run_drift(
         outcome = {"skipped": "no model to score the outcomes with"}
 
     counted = [name for name, entry in features.items() if not entry["ignored"]]
-    drifted = [name for name in counted if features[name]["drifted"]]
+    # Worst first, everywhere a list of features is given.
+    drifted = sorted(
+        (name for name in counted if features[name]["drifted"]),
+        key=lambda name: -features[name]["statistic"],
+    )
     failing = [name for name in drifted if features[name]["fails"]]
     drift_share = len(drifted) / len(counted) if counted else 0.0
     fail_on = set(config.drift.fail_on)
@@ -390,9 +394,16 @@ def _describe_feature(name: str, entry: dict[str, Any]) -> str:
         )
     if entry.get("importance"):
         text += ", importance " + ", ".join(
-            f"{target} {share:.1%}" for target, share in entry["importance"].items()
+            f"{target} {share_text(share)}" for target, share in entry["importance"].items()
         )
     return text + ")"
+
+
+def share_text(share: float | None) -> str:
+    """A gain share as a percentage; a feature used a little is never shown as 0.0%."""
+    if share is None:
+        return "-"
+    return "<0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
 
 
 def _json_safe(value: Any) -> Any:

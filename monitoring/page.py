@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from monitoring.drift import share_text
 from monitoring.evidently_report import EvidentlyView
 
 _STYLE = """
@@ -124,7 +125,7 @@ def _feature_row(name: str, entry: dict[str, Any], targets: list[str]) -> str:
     else:
         verdict = "ok"
     css = "fails" if entry["fails"] else ("drifted" if entry["drifted"] else "")
-    cells = "".join(f"<td>{_pct(shares.get(t))}</td>" for t in targets)
+    cells = "".join(f"<td>{share_text(shares.get(t))}</td>" for t in targets)
     return (
         f"<tr class='{css}' data-feature='{escape(name)}' "
         f"data-drifted='{str(bool(entry['drifted'])).lower()}'>"

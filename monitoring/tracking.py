@@ -32,13 +32,16 @@ def log_drift_run(
     metrics = {
         "drift_share": float(payload["drift_share"]),
         "drifted_features": float(len(payload["drifted_features"])),
+        "failing_features": float(len(payload.get("failing_features", []))),
     }
     for target in TARGETS:
         entry = payload["prediction"].get(target)
         if isinstance(entry, dict) and "psi" in entry:
             metrics[f"{target}_score_psi"] = float(entry["psi"])
+    from training.tracking import configure_mlflow
+
     try:
-        mlflow.set_tracking_uri(config.tracking.resolved_tracking_uri())
+        configure_mlflow(config)  # the experiment tagged as model training, as `retain train` does
         mlflow.set_experiment(config.tracking.experiment)
         with mlflow.start_run(run_name="drift", tags=tags) as run:
             mlflow.log_metrics(metrics)

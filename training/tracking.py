@@ -30,7 +30,35 @@ def configure_mlflow(config: Config) -> str:
     for logger in ("mlflow", "alembic"):
         logging.getLogger(logger).setLevel(logging.WARNING)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    ensure_experiment(config.tracking.experiment)
     return uri
+
+
+# The MLflow 3 UI opens an experiment on its GenAI traces view unless this tag says the
+# experiment is model training ("custom_model_development": the runs view). The UI reads it from
+# `mlflow.experimentKind`; mlflow/server/js and mlflow/demo/generators/traces.py use the values.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+
+
+def ensure_experiment(name: str) -> str:
+    """The experiment's id, creating it tagged as model training when absent; an existing one
+    without a kind gets the tag (a kind someone chose is kept)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        try:
+            return client.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        except MlflowException:  # created meanwhile by another process
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
+    if EXPERIMENT_KIND_TAG not in experiment.tags and experiment.lifecycle_stage == "active":
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+    return experiment.experiment_id
 
 
 def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -104,13 +132,15 @@ def _pyplot() -> Any:
 
 
 def importance_figure(booster: Any, feature_names: list[str], top: int = 20) -> Any:
+    """Horizontal bars of the booster's total split gain, the `top` features, on a new figure."""
     plt = _pyplot()
     gain = booster.feature_importance(importance_type="gain")
     order = np.argsort(gain)[::-1][:top][::-1]
     figure, axis = plt.subplots(figsize=(7, 0.3 * len(order) + 1.2))
     axis.barh([feature_names[i] for i in order], gain[order])
-    axis.set_xlabel("total gain")
-    axis.set_title("Feature importance")
+    axis.set_xlabel("total gain (sum over the booster's splits)")
+    axis.set_ylabel("feature")
+    axis.set_title("Feature importance (LightGBM gain)")
     figure.tight_layout()
     return figure
 
@@ -118,7 +148,11 @@ def importance_figure(booster: Any, feature_names: list[str], top: int = 20) -> 
 def shap_summary_figure(
     contributions: pd.DataFrame, values: pd.DataFrame, seed: int = 0, top: int = 20
 ) -> Any:
-    """SHAP beeswarm from exact pred_contrib values, on at most 2,000 rows."""
+    """SHAP beeswarm from exact pred_contrib values, on at most 2,000 rows, on a new figure.
+
+    shap draws on pyplot's current figure: without a figure of its own it drew over whatever
+    was created last (the importance bars: both files were the same image).
+    """
     import shap
 
     plt = _pyplot()
@@ -127,6 +161,7 @@ def shap_summary_figure(
             len(contributions), _SHAP_SAMPLE_ROWS, replace=False
         )
         contributions, values = contributions.iloc[rows], values.iloc[rows]
+    figure = plt.figure()
     shap.summary_plot(
         contributions.to_numpy(),
         features=values.to_numpy(dtype=float),
@@ -134,7 +169,9 @@ def shap_summary_figure(
         max_display=top,
         show=False,
     )
-    figure = plt.gcf()
+    axis = figure.axes[0]
+    axis.set_xlabel("SHAP value (contribution to the raw score, log-odds)")
+    axis.set_title("SHAP summary (each dot a snapshot)")
     figure.tight_layout()
     return figure
 

@@ -25,3 +25,6 @@ def test_a_drift_check_is_an_mlflow_run_with_both_reports(
         a.path for a in mlflow.MlflowClient(tracking_uri=uri).list_artifacts(run_id, "drift")
     }
     assert artifacts == {"drift/drift.json", "drift/drift.html"}
+    assert run.data.metrics["failing_features"] == 1.0
+    experiment = mlflow.MlflowClient(tracking_uri=uri).get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
