@@ -55,7 +55,8 @@ def export(
     API batch bodies (100 messages each), traits on `accountId`, timestamped, history first;
     planhat = bulk-upsert bodies (`externalId` + `custom`, 5,000 each) and the score as a
     time-series metric (`planhat_dimension_id`); totango = Accounts CSV on `account_id`.
-    Files are cut to each platform's documented limits; `<platform>-manifest.json` lists them.
+    Files are cut to each platform's limits per file or call (docs/exports.md says which are
+    documented); `<platform>-manifest.json` lists them.
     No network calls: upload the files, or let a job push them (docs/exports.md).
     """
     import json
