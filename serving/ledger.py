@@ -63,17 +63,42 @@ def ledger_folder(config: Config) -> Path:
     return store.with_name(store.stem + ".ledger")
 
 
-def _files(folder: Path) -> list[Path]:
-    # Only whole runs: a temporary file of a writer in progress (or killed) ends in .tmp.
+def ledger_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """The ledger's run files. Only whole runs: a writer's temporary file (in progress, or left
+    by a killed writer) ends in .tmp and is never read."""
+    folder = Path(folder)
     return sorted(folder.glob("run_date=*/*.parquet")) if folder.is_dir() else []
 
 
-def feature_hash(segment: object, features: dict[str, Any]) -> str:
-    """SHA-256 of what the models read: the segment and the feature values (canonical JSON)."""
-    payload = json.dumps(
-        {"segment": json_value(segment), "features": features}, sort_keys=True, allow_nan=False
-    )
+def feature_hash(segment: object, features_json: str) -> str:
+    """SHA-256 of what the models read: the segment and the feature values (the canonical JSON
+    of `features_json`, keys sorted)."""
+    payload = json.dumps(json_value(segment)) + "\n" + features_json
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def features_json(frame: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """Per row, the JSON object of its values of `names` (keys sorted; numbers as floats that
+    read back exactly, NaN and infinity as null, text as text): `json_value` column-wise."""
+    present = sorted(n for n in names if n in frame.columns)
+    columns: list[list[Any]] = []
+    for name in present:
+        column = frame[name]
+        if column.dtype.kind in "fiub":
+            values = column.to_numpy(dtype=np.float64)
+            out = values.astype(object)
+            out[~np.isfinite(values)] = None
+            columns.append(out.tolist())
+        else:
+            columns.append([json_value(v) for v in column.to_numpy()])
+    return (
+        [
+            json.dumps(dict(zip(present, row, strict=True)), allow_nan=False)
+            for row in zip(*columns, strict=True)
+        ]
+        if present
+        else ["{}"] * len(frame)
+    )
 
 
 def feature_names_for(models: ModelPair, frame: pd.DataFrame) -> list[str]:
@@ -110,9 +135,7 @@ def ledger_rows(
         frame = keyed.loc[ids].reset_index(drop=True)
     run_id = run_id or uuid.uuid4().hex[:12]
     run_at = run_at or pd.Timestamp.now(tz="UTC").tz_localize(None)
-    names = feature_names_for(models, frame)
-    columns = {n: frame[n].to_numpy() for n in names if n in frame.columns}
-    features = [{n: json_value(columns[n][i]) for n in columns} for i in range(len(frame))]
+    features = features_json(frame, feature_names_for(models, frame))
     segments = [r.get("segment") for r in results]
     margins = {}
     for target, model, policy in (
@@ -150,7 +173,7 @@ def ledger_rows(
             "health_band": [r["health_band"] for r in results],
             "reasons": [json.dumps(r.get("reasons", [])) for r in results],
             "expansion_reasons": [json.dumps(r.get("expansion_reasons", [])) for r in results],
-            "features": [json.dumps(f, sort_keys=True) for f in features],
+            "features": features,
             "feature_hash": [feature_hash(s, f) for s, f in zip(segments, features, strict=True)],
             "result": [
                 json.dumps({k: v for k, v in r.items() if k not in _NOT_STORED}) for r in results
@@ -160,7 +183,7 @@ def ledger_rows(
 
 
 def _existing_keys(folder: Path, rows: pd.DataFrame) -> set[tuple[str, ...]]:
-    files = _files(folder)
+    files = ledger_files(folder)
     if not files or rows.empty:
         return set()
     import duckdb
@@ -208,7 +231,9 @@ def append_run(folder: str | os.PathLike[str], rows: pd.DataFrame) -> AppendResu
     if path.exists():
         raise RetainError(f"Ledger file {path} exists already; a run id is used once")
     with atomic_path(path) as tmp:
-        new.to_parquet(tmp, index=False)
+        # zstd: the JSON columns (features, result) are most of a row and compress ~2x better
+        # than with the default snappy.
+        new.to_parquet(tmp, index=False, compression="zstd")
     return AppendResult(path=path, appended=len(new), skipped=len(rows) - len(new), run_id=run_id)
 
 
@@ -224,7 +249,7 @@ def read_history(
     `run_at` are always read). An empty frame when the ledger has no runs yet. JSON columns
     (`reasons`, `expansion_reasons`, `features`, `result`) are text: `json.loads` them.
     """
-    files = _files(Path(folder))
+    files = ledger_files(Path(folder))
     if not files:
         return pd.DataFrame(columns=[*KEY, "run_id", "run_at"])
     import duckdb
@@ -251,6 +276,46 @@ def read_history(
     if "as_of" in frame:
         frame["as_of"] = pd.to_datetime(frame["as_of"])
     return frame.drop(columns=["run_date"], errors="ignore")
+
+
+def read_previous(
+    folder: str | os.PathLike[str],
+    current: dict[str, Any],
+    *,
+    since: str | None = None,
+) -> dict[str, pd.Series]:
+    """Per account in `current` (account -> its current as_of), the row of the latest run at
+    the latest earlier as_of (at or before `since` when given): what a change compares with.
+    Read in DuckDB, so a long ledger is never loaded whole."""
+    files = ledger_files(Path(folder))
+    if not files or not current:
+        return {}
+    import duckdb
+
+    wanted = pd.DataFrame(
+        {
+            "account_id": [str(a) for a in current],
+            "current_as_of": pd.to_datetime(list(current.values())).date,
+        }
+    )
+    bound = "AND l.as_of <= CAST(? AS DATE)" if since else ""
+    parameters: list[Any] = [[str(f) for f in files]] + ([since] if since else [])
+    query = f"""
+        SELECT l.* EXCLUDE (run_date)
+        FROM read_parquet(?, union_by_name = true, hive_partitioning = true) l
+        JOIN _current c ON l.account_id = c.account_id AND l.as_of < c.current_as_of {bound}
+        QUALIFY row_number() OVER (
+            PARTITION BY l.account_id ORDER BY l.as_of DESC, l.run_at DESC, l.run_id DESC
+        ) = 1
+    """
+    try:
+        with duckdb.connect() as connection:
+            connection.register("_current", wanted)
+            frame = connection.execute(query, parameters).df()
+    except duckdb.Error as error:
+        raise RetainError(f"The score ledger {folder} is not readable: {error}") from error
+    frame["as_of"] = pd.to_datetime(frame["as_of"])
+    return {str(row["account_id"]): row for _, row in frame.iterrows()}
 
 
 def latest_rows(history: pd.DataFrame) -> pd.DataFrame:

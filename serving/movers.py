@@ -332,22 +332,20 @@ def add_changes(
 ) -> None:
     """Give each result its `change` since the account's previous ledger row (when it has
     one) and, with `with_trend`, its `trend`; the ledger is only read."""
-    from serving.ledger import latest_rows, ledger_folder, ledger_rows, previous_rows, read_history
+    from serving.ledger import latest_rows, ledger_folder, ledger_rows, read_history, read_previous
 
     if not results:
         return
-    ids = [str(r["account_id"]) for r in results]
-    history = read_history(ledger_folder(config), account_ids=ids)
-    if history.empty:
+    folder = ledger_folder(config)
+    previous = read_previous(folder, {str(r["account_id"]): r["as_of"] for r in results})
+    if not previous:
         return  # a first run: nothing to compare with, no trend yet
-    latest = latest_rows(history)
     if with_trend:
-        points = trends(latest, results)
+        light = ["as_of", "churn_probability", "health_band"]
+        history = read_history(folder, account_ids=list(previous), columns=light)
+        points = trends(latest_rows(history), results)
         for result in results:
             result["trend"] = points[str(result["account_id"])]
-    previous = previous_rows(latest, {str(r["account_id"]): r["as_of"] for r in results})
-    if not previous:
-        return
     rows = ledger_rows(snapshot, results, models)
     changes = changes_for(
         rows, previous, ModelResolver(config, models), top=config.serving.top_k_reasons

@@ -217,62 +217,51 @@ def _record_run(
 
 def build_store(path: str | os.PathLike[str], ledger: str | os.PathLike[str]) -> Path:
     """Write the store at `path` afresh as the latest rows of the ledger in `ledger` (per
-    account and as_of, the row of the latest run); the ledger is only read."""
-    from serving.ledger import latest_rows, read_history
+    account and as_of, the row of the latest run), in DuckDB straight from the Parquet files;
+    the ledger is only read."""
+    from serving.ledger import ledger_files
 
     path = Path(path)
-    rows = latest_rows(read_history(ledger))
-    stamp = pd.to_datetime(rows["run_at"]) if len(rows) else pd.Series(dtype="datetime64[us]")
-    results = [json.loads(r) for r in rows["result"]] if len(rows) else []
-    snapshots = pd.DataFrame(
-        {
-            "account_id": rows["account_id"].astype(str) if len(rows) else [],
-            "as_of": pd.to_datetime(rows["as_of"]).dt.date if len(rows) else [],
-            "segment": rows["segment"] if len(rows) else [],
-            "arr": rows["arr"].astype(float) if len(rows) else [],
-            "csm_id": rows["csm_id"] if len(rows) else [],
-            "renewal_date": pd.to_datetime(rows["renewal_date"]).dt.date if len(rows) else [],
-            "features": rows["features"] if len(rows) else [],
-            "stored_at": stamp,
-        }
-    )
-    scores = pd.DataFrame(
-        {
-            "account_id": snapshots["account_id"],
-            "as_of": snapshots["as_of"],
-            **{
-                k: rows[k] if len(rows) else []
-                for k in (
-                    "churn_model",
-                    "churn_version",
-                    "expansion_model",
-                    "expansion_version",
-                    "churn_probability",
-                    "expansion_probability",
-                    "health_band",
-                    "reasons",
-                    "expansion_reasons",
-                )
-            },
-            "signals": [json.dumps(r.get("signals", [])) for r in results],
-            "scored_at": stamp,
-            "result": rows["result"] if len(rows) else [],
-        }
-    )
+    files = [str(f) for f in ledger_files(ledger)]
     with atomic_path(path) as tmp:
         tmp.unlink()  # DuckDB refuses an empty file; it creates its own
         connection = duckdb.connect(str(tmp))
         try:
             connection.execute(_SCHEMA)
-            for table, frame in (("snapshots", snapshots), ("scores", scores)):
-                if len(frame):
-                    connection.register("_incoming", frame)
-                    columns = ", ".join(frame.columns)
-                    connection.execute(
-                        f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming"
-                    )
-                    connection.unregister("_incoming")
+            if files:
+                connection.execute(
+                    """
+                    CREATE TEMP TABLE latest AS
+                    SELECT * FROM read_parquet(?, union_by_name = true)
+                    QUALIFY row_number() OVER (
+                        PARTITION BY account_id, as_of ORDER BY run_at DESC, run_id DESC
+                    ) = 1
+                    """,
+                    [files],
+                )
+                connection.execute(
+                    """
+                    INSERT INTO snapshots
+                    SELECT account_id, as_of, segment, arr, csm_id, renewal_date, features, run_at
+                    FROM latest
+                    """
+                )
+                connection.execute(
+                    """
+                    INSERT INTO scores
+                    SELECT account_id, as_of, churn_model, churn_version, expansion_model,
+                           expansion_version, churn_probability, expansion_probability,
+                           health_band, reasons, expansion_reasons,
+                           coalesce(CAST(json_extract(result, '$.signals') AS VARCHAR), '[]'),
+                           run_at, result
+                    FROM latest
+                    """
+                )
+                connection.execute("DROP TABLE latest")
             connection.execute("CHECKPOINT")
+        except duckdb.Error as error:
+            message = f"Cannot build the score store from the ledger {ledger}: {error}"
+            raise RetainError(message) from error
         finally:
             connection.close()
         wal = tmp.with_name(tmp.name + ".wal")
