@@ -272,3 +272,25 @@ def test_an_api_rescoring_is_a_run_of_its_own(trained: dict, models, tmp_path: P
     api_rows = history[history["source"] == "api"]
     assert api_rows["account_id"].tolist() == ["acc_0001"]
     assert json.loads(api_rows["result"].iloc[0])["change"] == change
+
+
+def test_a_model_change_is_its_own_part(trained: dict, models, tmp_path: Path) -> None:
+    """July scored by a version no longer at hand: the account part uses the current model on
+    both snapshots, the model part is the rest, from July's recorded margin."""
+    config = config_in(trained, tmp_path)
+    store = Path(config.serving.store_path)
+    gone = dataclasses.replace(
+        models, churn_info=dataclasses.replace(models.churn_info, version="path:gone")
+    )
+    july = snapshot_at(trained, "2024-07-01")
+    write_store(store, july, gone, score_snapshot(july, gone, config), config=config)
+    august = snapshot_at(trained, "2024-08-01")
+    results = score_snapshot(august, models, config)
+    change = results[0]["change"]
+    assert change["model_changed"] and "not at hand" in change["explained_with"]
+    assert f"model changed (path:gone to {models.churn_info.version})" in change["text"]
+    assert change["account_log_odds"] + change["model_log_odds"] == pytest.approx(
+        change["log_odds_change"], abs=1e-12
+    )
+    # The same files under both names: the model part is nothing.
+    assert change["model_log_odds"] == pytest.approx(0.0, abs=1e-12)
