@@ -405,14 +405,52 @@ def score_on_spark(
     scored = scored.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         try:
-            parquet, csv = write_spark_outputs(scored, out, config.serving.top_k_reasons)
+            results = collect_results(scored, snapshot)
         except Exception as error:
             known = spark_failure(error)
             if known is None:
                 raise
             raise known from None
+        # The change since each account's previous ledger row is read on the driver, as the
+        # score store is: the ledger is one folder (and its models the registry's).
+        with_changes = _with_changes(scored, snapshot, results, models, config)
+        parquet, csv = write_spark_outputs(with_changes, out, config.serving.top_k_reasons)
         bands = {r[0]: int(r[1]) for r in scored.groupBy("health_band").count().collect()}
-        results = collect_results(scored, snapshot)
     finally:
         scored.unpersist()
     return SparkScoring(snapshot=snapshot, results=results, parquet=parquet, csv=csv, bands=bands)
+
+
+# The scores columns `serving.batch.results_frame` derives from a result's change and trend.
+CHANGE_COLUMNS = ("previous_as_of", "previous_churn_probability", "change", "trend")
+
+
+def _with_changes(
+    scored: DataFrame,
+    snapshot: pd.DataFrame,
+    results: list[dict[str, Any]],
+    models: ModelPair,
+    config: Config,
+) -> DataFrame:
+    """`scored` with the change columns of `serving.movers.add_changes` (which also gives
+    `results` their change and trend, as `serving.batch.score_snapshot` does). Unchanged on a
+    first run: the executors already wrote the empty change columns."""
+    from pyspark.sql import functions as F
+
+    from serving.movers import add_changes
+
+    add_changes(results, snapshot, models, config, with_trend=True)
+    moved = [i for i, r in enumerate(results) if r.get("change") or r.get("trend")]
+    if not moved or not set(CHANGE_COLUMNS) <= set(scored.columns):
+        return scored
+    rows = snapshot.iloc[moved].reset_index(drop=True)
+    changes = results_frame(rows, [results[i] for i in moved], models)
+    changes = changes[["account_id", "as_of", *CHANGE_COLUMNS]]
+    schema = spark_schema(changes)
+    frame = scored.sparkSession.createDataFrame(changes, schema=schema)
+    order = scored.columns
+    joined = scored.drop(*CHANGE_COLUMNS).join(frame, on=["account_id", "as_of"], how="left")
+    # Rows with no change hold what results_frame writes for them: JSON null, no date.
+    for column in ("change", "trend"):
+        joined = joined.withColumn(column, F.coalesce(F.col(column), F.lit("null")))
+    return joined.select(*order)

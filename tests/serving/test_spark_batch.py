@@ -168,17 +168,23 @@ def _check_same_scores(setup: dict, spark) -> None:
 
 
 def _check_score_command(setup: dict, tmp_path: Path) -> None:
-    """`retain score` on both engines: same scores file, CRM file and store."""
+    """`retain score` on both engines, each after the same earlier run (so each result has a
+    change since the previous snapshot in the ledger): same scores file, CRM file and store."""
     from simulator import simulate
 
     data = simulate(tmp_path / "data", n_accounts=60, months=14, seed=3)
+    common = ["--data", str(data), "--model-path", str(setup["folder"])]
+    first = tmp_path / "first"
+    earlier = [*common, "--as-of", "2026-09-01", "--out", str(first / "scores.parquet")]
+    result = CliRunner().invoke(app, ["score", *earlier, "--store", str(first / "store.duckdb")])
+    assert result.exit_code == 0, result.output
     outputs = {}
     for engine in ("duckdb", "spark"):
+        shutil.copytree(first, tmp_path / engine)  # the store and its ledger
         out = tmp_path / engine / "scores.parquet"
         store = tmp_path / engine / "store.duckdb"
-        arguments = ["score", "--data", str(data), "--out", str(out), "--store", str(store)]
-        arguments += ["--model-path", str(setup["folder"]), "--engine", engine]
-        result = CliRunner().invoke(app, arguments)
+        arguments = ["score", *common, "--out", str(out), "--store", str(store)]
+        result = CliRunner().invoke(app, [*arguments, "--engine", engine])
         assert result.exit_code == 0, result.output
         csv = out.with_suffix(".csv")
         flat = (
@@ -190,6 +196,7 @@ def _check_score_command(setup: dict, tmp_path: Path) -> None:
     (duck, duck_csv, duck_store), (spark, spark_csv, spark_store) = outputs.values()
     assert (tmp_path / "spark" / "scores.parquet").is_dir()  # Spark's folder of parts
     assert set(duck["health_band"]) >= {"red", "green"}
+    assert duck["previous_as_of"].notna().any()  # the changes are there to compare
     assert_same_rows(duck, spark, ["account_id"])
     assert_same_rows(duck_csv, spark_csv, ["account_id"])
     assert set(duck_store) == set(spark_store)
