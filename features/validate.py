@@ -49,6 +49,7 @@ from features._checks_cross import cross_table_defects
 from features._checks_tables import table_defects
 from features._defect import Defect
 from features.contract import REQUIRED_TABLES, TABLES
+from features.engine import CATALOG_PREFIX
 from features.source import DataSource
 from retain.config import Config, load_config
 from retain.errors import RetainError
@@ -158,7 +159,9 @@ def check(source: DataSource | SparkSource, config: Config | None = None) -> Val
             name,
             "",
             0,
-            f"{name}.parquet, {name}.csv or a DuckDB table {name}",
+            f"a Spark table {source.location.removeprefix(CATALOG_PREFIX)}.{name}"
+            if source.location.startswith(CATALOG_PREFIX)
+            else f"{name}.parquet, {name}.csv or a DuckDB table {name}",
             "required table is missing",
             True,
         )

@@ -84,3 +84,17 @@ def test_a_duckdb_file_on_spark_says_how_to_export_it_before_anything_runs(tmp_p
     assert isinstance(result.exception, RetainError)
     assert "EXPORT DATABASE 'folder' (FORMAT parquet)" in str(result.exception)
     assert not out.exists()
+
+
+def test_a_spark_database_without_the_required_tables_says_which_tables():
+    pytest.importorskip("pyspark")
+    from features._spark import SparkSource
+    from features.validate import SPARK_NOTE, check
+
+    # No table at all: nothing to query, so no session is needed.
+    report = check(SparkSource(session=None, location="spark:crm"), Config())  # type: ignore[arg-type]
+    assert [(d.table, d.example, d.message) for d in report.blocking] == [
+        ("accounts", "a Spark table crm.accounts", "required table is missing"),
+        ("contracts", "a Spark table crm.contracts", "required table is missing"),
+    ]
+    assert report.note == SPARK_NOTE and not report.ok
