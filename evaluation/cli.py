@@ -6,14 +6,29 @@ from pathlib import Path
 
 import typer
 
+POOLED_METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "band_renewal_ratio")
+
 
 def _pooled_table(summary: dict) -> object:
+    from rich import box
     from rich.table import Table
 
-    columns = ("roc_auc", "pr_auc", "brier", "ece", "top_decile_lift", "band_renewal_ratio")
-    table = Table(title="Pooled backtest metrics")
+    from training.cli import metric_label
+
+    columns = POOLED_METRICS
+    # Short labels (legend printed below) so the table fits 80 columns.
+    table = Table(
+        title="Pooled backtest metrics",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        show_edge=False,
+    )
     for name in ("target", "model", *columns):
-        table.add_column(name, justify="left" if name in ("target", "model") else "right")
+        table.add_column(
+            metric_label(name),
+            justify="left" if name in ("target", "model") else "right",
+            no_wrap=True,
+        )
     for target, block in summary["targets"].items():
         for model, values in block["models"].items():
             cells = []
@@ -60,8 +75,11 @@ def backtest(
     from features.validate import require_valid
     from retain.config import load_config
     from retain.errors import RetainError
+    from retain.paths import check_output_folder
     from retain.progress import progress_bar
+    from training.cli import metric_legend
 
+    check_output_folder(out)
     check_cutoffs(cutoffs)
     config = load_config(data, overrides={"labels": {"lead_days": lead_days}})
     source = DataSource.open(data, data_end=config.features.data_end)
@@ -101,6 +119,7 @@ def backtest(
         )
     paths = save_backtest(result, out)
     Console().print(_pooled_table(result.summary))
+    typer.echo(metric_legend(POOLED_METRICS))
     forecast = result.summary["forecast"]
     if forecast.get("grr_error_pct") is not None:
         typer.echo(
@@ -128,7 +147,12 @@ def backtest(
     elif survival.get("skipped"):
         typer.echo(f"Time to churn not evaluated: {survival['skipped']}")
     if track:
-        run_id = log_backtest(paths, result.summary, config)
+        from retain.progress import step
+        from training.tracking import configure_mlflow
+
+        with step("backtest: logging the report and metrics to MLflow"):
+            configure_mlflow(config)  # the experiment tagged as model training
+            run_id = log_backtest(paths, result.summary, config)
         typer.echo(f"Logged to MLflow run {run_id} ({config.tracking.resolved_tracking_uri()})")
     typer.echo(f"Report: {paths['report']}")
 
@@ -185,6 +209,10 @@ def profile(
 
     if write is not None and write.exists() and not force:
         raise RetainError(f"{write} exists; pass --force to overwrite it.")
+    if write is not None:
+        from retain.paths import check_output_file
+
+        check_output_file(write, "--write")
     config = load_config(data)
     source = DataSource.open(data, data_end=config.features.data_end)
     require_valid(source, config=config)

@@ -50,6 +50,9 @@ def features_command(
         raise RetainError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}.")
     if out.suffix != ".parquet":
         raise RetainError(f"--out must be a .parquet file, not {out}.")
+    from retain.paths import check_output_file
+
+    check_output_file(out)  # before minutes of work, not after them
     started = time.perf_counter()
     config = load_config(data)
     source = open_validated(data, config, engine)

@@ -44,6 +44,10 @@ def validate(
     from retain.config import load_config
     from retain.files import write_json
 
+    if json_path is not None:
+        from retain.paths import check_output_file
+
+        check_output_file(json_path, "--json")
     config = load_config(data)
     source = open_source(data, config, engine)
     report = check(source, config)
@@ -61,7 +65,9 @@ def import_telco(
 ) -> None:
     """Import IBM's Telco Customer Churn CSV (one snapshot; contracts from tenure)."""
     from features.importers.telco import import_telco as run
+    from retain.paths import check_output_folder
 
+    check_output_folder(out)
     _summarise(run(csv_path, out))
 
 
@@ -72,7 +78,9 @@ def import_ravenstack(
 ) -> None:
     """Import the RavenStack SaaS export (accounts, subscriptions, usage, tickets, churn)."""
     from features.importers.ravenstack import import_ravenstack as run
+    from retain.paths import check_output_folder
 
+    check_output_folder(out)
     _summarise(run(folder, out))
 
 

@@ -129,6 +129,48 @@ def canonical_expression(spec: ColumnSpec, raw_type: str | None, dialect: str = 
     return f"CAST({expression} AS {sql_type}) AS {quote(spec.name)}"
 
 
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _check_location(path: Path) -> None:
+    """A clear message, before anything is read, for a path that cannot be a data source."""
+    if not path.exists():
+        raise RetainError(
+            f"Data source {path} does not exist; give a folder of <table>.parquet/.csv files "
+            "or a .duckdb file."
+        )
+    if path.is_dir():
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(12)
+    except OSError as error:
+        raise RetainError(f"Cannot read the data source {path}: {error.strerror}.") from error
+    if header[8:12] == _DUCKDB_MAGIC:
+        return
+    if path.suffix.lower() in (".csv", ".parquet"):
+        raise RetainError(
+            f"Data source {path} is a file; give the folder that holds the tables instead "
+            f"(--data {path.parent})."
+        )
+    raise RetainError(
+        f"Data source {path} is neither a folder of <table>.parquet/.csv files nor a DuckDB "
+        "database; give one of those."
+    )
+
+
+def _check_csv(csv: Path, name: str) -> None:
+    # DuckDB reads an empty file as one column named "column0", which validation would report
+    # as every required column missing.
+    with csv.open("rb") as handle:
+        start = handle.read(4096)
+    if not start.strip():
+        raise RetainError(
+            f"{csv} is empty (no header row); export the {name} table with its header, or "
+            "remove the file if the table is optional."
+        )
+
+
 @dataclass
 class DataSource:
     """The tables of one data source, as DuckDB relations on `connection`."""
@@ -145,8 +187,7 @@ class DataSource:
     def open(cls, path: str | os.PathLike[str], *, data_end: str | None = None) -> DataSource:
         """Open a folder of `<table>.parquet`/`<table>.csv` files or a `.duckdb` database."""
         path = Path(path)
-        if not path.exists():
-            raise RetainError(f"Data source {path} does not exist.")
+        _check_location(path)
         connection = duckdb.connect()
         connection.execute("SET TimeZone = 'UTC'")
         source = cls(connection=connection, location=str(path))
@@ -156,6 +197,7 @@ class DataSource:
                 if parquet.exists():
                     relation = f"read_parquet({_literal(str(parquet))})"
                 elif csv.exists():
+                    _check_csv(csv, name)
                     relation = f"read_csv({_literal(str(csv))}, all_varchar = true, header = true)"
                 else:
                     continue

@@ -89,8 +89,11 @@ def main() -> None:
     try:
         app()
     except RetainError as error:
-        # Text, not markup: messages quote user data, which may contain [brackets].
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(error)))
+        # Text, not markup: messages quote user data, which may contain [brackets]. One line
+        # (soft wrap: the terminal folds it), so a log or a grep shows the whole message.
+        Console(stderr=True).print(
+            Text.assemble(("error: ", "bold red"), str(error)), soft_wrap=True
+        )
         sys.exit(error.exit_code)
 
 

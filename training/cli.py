@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
     from rich.progress import Progress
 
@@ -39,7 +41,6 @@ def train_command(
     and the baselines, register the best on out-of-time validation as @challenger, log it all
     to MLflow. `retain promote` then decides on the backtest whether it replaces the champion."""
     from rich.console import Console
-    from rich.table import Table
 
     from features.frame import TARGETS
     from retain.config import load_config
@@ -67,20 +68,12 @@ def train_command(
         )
     # Piped output (CI logs, tests) gets room for the whole table instead of 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    table = Table(title=f"Validation metrics (out-of-time), labels known before {when.date()}")
-    for column in ("target", "model", "segment", "uses"):
-        table.add_column(column)
-    for column in ("rows", "pos", *METRIC_NAMES):
-        table.add_column(column.replace("_", " "), justify="right")
-    for row in result.metrics.itertuples(index=False):
-        values = row._asdict()
-        table.add_row(
-            *(str(values[c]) for c in ("target", "model", "segment", "strategy")),
-            str(values["valid_rows"]),
-            str(values["valid_positives"]),
-            *(_fmt(values[m]) for m in METRIC_NAMES),
-        )
-    console.print(table)
+    console.print(
+        f"Validation metrics (out-of-time rows), labels known before {when.date()}", style="bold"
+    )
+    for name in dict.fromkeys(result.metrics["target"]):
+        console.print(_metrics_table(name, result.metrics[result.metrics["target"] == name]))
+    console.print(metric_legend(METRIC_NAMES, extra="pos: positives"), highlight=False)
     for name, ref in result.refs.items():
         selection = result.selections[name]
         console.print(f"{name}: {selection.note}", highlight=False)
@@ -101,6 +94,50 @@ def train_command(
         f"MLflow store: {result.tracking_uri} (experiment {result.experiment!r}, run "
         f"{result.run_id}); browse with `mlflow ui --backend-store-uri {result.tracking_uri}`"
     )
+
+
+# Short column labels so the terminal tables fit 80 columns; a legend line says what they mean.
+METRIC_LABELS: dict[str, tuple[str, str]] = {
+    "roc_auc": ("AUC", "ROC-AUC"),
+    "pr_auc": ("PR", "PR-AUC"),
+    "brier": ("Brier", "Brier score"),
+    "log_loss": ("LL", "log loss"),
+    "ece": ("ECE", "expected calibration error"),
+    "top_decile_lift": ("Lift10", "outcome rate of the top-scored 10% over the base rate"),
+    "band_renewal_ratio": ("G/R", "green-band renewal rate over red-band renewal rate"),
+}
+
+
+def metric_label(name: str) -> str:
+    return METRIC_LABELS.get(name, (name.replace("_", " "), ""))[0]
+
+
+def metric_legend(names: Sequence[str], extra: str = "") -> str:
+    """One line: `AUC: ROC-AUC; PR: PR-AUC; ...` for the metrics a table shows."""
+    parts = [f"{METRIC_LABELS[n][0]}: {METRIC_LABELS[n][1]}" for n in names if n in METRIC_LABELS]
+    return "; ".join([*parts, *([extra] if extra else [])]) + "."
+
+
+def _metrics_table(target: str, rows: pd.DataFrame) -> object:
+    from rich import box
+    from rich.table import Table
+
+    from training.train import METRIC_NAMES
+
+    table = Table(title=target, box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
+    for column in ("model", "segment", "uses"):
+        table.add_column(column, no_wrap=True)
+    for column in ("rows", "pos", *METRIC_NAMES):
+        table.add_column(metric_label(column), justify="right", no_wrap=True)
+    for row in rows.itertuples(index=False):
+        values = row._asdict()
+        table.add_row(
+            *(str(values[c]) for c in ("model", "segment", "strategy")),
+            str(values["valid_rows"]),
+            str(values["valid_positives"]),
+            *(_fmt(values[m]) for m in METRIC_NAMES),
+        )
+    return table
 
 
 def _coverage_end(data: Path, frame: pd.DataFrame, config: Config) -> pd.Series:
@@ -205,8 +242,11 @@ def promote_command(
                 f"champion; promote version {version} with --force --reason ..."
             )
         from evaluation.gate import check_promotion
+        from retain.progress import step
 
-        decision = check_promotion(target, config, data=data, features=features)
+        # The gate refits both models on a backtest: most of a minute with nothing to report.
+        with step(f"promote {target}: backtest gate (refitting challenger and champion)"):
+            decision = check_promotion(target, config, data=data, features=features)
         if not decision.promote:
             # A verdict, not a failure: exit 3 lets a pipeline tell "the champion stays" from
             # an error (exit 1).

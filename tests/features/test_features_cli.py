@@ -68,3 +68,59 @@ def test_features_command_stops_on_blocking_data_defects(tmp_path):
     with pytest.raises(RetainError):
         raise result.exception
     assert not out.exists()
+
+
+def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """Through the real entry point: the message a person sees and the exit code."""
+    import sys
+
+    from retain.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["retain", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_validate_given_a_table_file_says_to_give_its_folder(tmp_path, monkeypatch, capsys):
+    folder = _folder(tmp_path)
+    code, err = _main(monkeypatch, capsys, "validate", "--data", str(folder / "accounts.parquet"))
+    assert code == 1
+    assert err.count("\n") == 1  # one line
+    assert "is a file; give the folder that holds the tables instead" in err
+    assert f"(--data {folder})" in err
+    assert "Traceback" not in err and "read-only" not in err
+
+
+def test_validate_names_an_empty_csv(tmp_path, monkeypatch, capsys):
+    folder = _folder(tmp_path)
+    (folder / "accounts.parquet").unlink()
+    (folder / "accounts.csv").write_text("")
+    code, err = _main(monkeypatch, capsys, "validate", "--data", str(folder))
+    assert code == 1
+    assert "accounts.csv is empty (no header row)" in err
+    assert "column0" not in err
+
+
+def test_an_unwritable_out_fails_before_the_work(tmp_path, monkeypatch, capsys):
+    folder = _folder(tmp_path)
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    out = blocker / "features.parquet"  # a folder can never be made inside a file
+    monkeypatch.setattr(
+        "features.build.build_features",
+        lambda *a, **k: pytest.fail("the features were built before the --out check"),
+    )
+    code, err = _main(monkeypatch, capsys, "features", "--data", str(folder), "--out", str(out))
+    assert code == 1
+    assert f"--out {out}: {blocker} is a file, so no folder can be made there" in err
+    assert "Traceback" not in err
+
+
+def test_validate_json_into_a_folder_fails_before_reading(tmp_path, monkeypatch, capsys):
+    folder = _folder(tmp_path)
+    code, err = _main(
+        monkeypatch, capsys, "validate", "--data", str(folder), "--json", str(tmp_path)
+    )
+    assert code == 1
+    assert f"--json {tmp_path} is a folder; give a file path inside it" in err

@@ -104,3 +104,34 @@ def test_explicit_data_end_wins() -> None:
         {"accounts": ACCOUNTS, "contracts": CONTRACTS}, data_end="2024-12-31"
     )
     assert source.data_end == pd.Timestamp("2024-12-31")
+
+
+def test_a_table_file_given_for_the_folder_names_the_folder(tmp_path: Path) -> None:
+    ACCOUNTS.to_csv(tmp_path / "accounts.csv", index=False)
+    with pytest.raises(RetainError) as error:
+        DataSource.open(tmp_path / "accounts.csv")
+    message = str(error.value)
+    assert message == (
+        f"Data source {tmp_path / 'accounts.csv'} is a file; give the folder that holds the "
+        f"tables instead (--data {tmp_path})."
+    )
+    assert "read-only" not in message
+
+
+def test_a_file_that_is_no_duckdb_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "export.db"
+    path.write_text("not a database")
+    with pytest.raises(RetainError, match=r"neither a folder of <table>\.parquet/\.csv files nor"):
+        DataSource.open(path)
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_an_empty_csv_is_named_instead_of_reported_as_column0(tmp_path: Path, content: str) -> None:
+    CONTRACTS.to_csv(tmp_path / "contracts.csv", index=False)
+    (tmp_path / "accounts.csv").write_text(content)
+    with pytest.raises(RetainError) as error:
+        DataSource.open(tmp_path)
+    assert str(error.value) == (
+        f"{tmp_path / 'accounts.csv'} is empty (no header row); export the accounts table with "
+        "its header, or remove the file if the table is optional."
+    )
