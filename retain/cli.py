@@ -14,8 +14,10 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from retain._help import hide_flag_types
 from retain.errors import RetainError
 
+hide_flag_types()  # `--force`, not `--force <bool>`, in every --help
 app = typer.Typer(
     name="retain",
     help=(
