@@ -10,6 +10,7 @@ import typer
 PLAYS_FILE = "plays.parquet"
 CSV_FILE = "plays.csv"
 SUMMARY_FILE = "plays_summary.json"
+OWNERS_FILE = "plays_by_owner.csv"
 _DATE_COLUMNS = ("as_of", "due_date", "review_date", "renewal_date")
 
 
@@ -47,9 +48,9 @@ def assign(
     the account's csm_id, else "unassigned"; due and review dates count from the snapshot
     date; a play's `control_share` holds back a deterministic random share of its accounts
     (arm "control"). Writes one row per account (its play, the other plays that fired, the
-    reason, the ARR at stake, the arm) as plays.parquet and a CRM-ready plays.csv, and
-    plays_summary.json with the save loop's measure: the share of red accounts with a play, an
-    owner and a review date (goal 100%).
+    reason, the ARR at stake, the arm) as plays.parquet and a CRM-ready plays.csv, the
+    per-owner view as plays_by_owner.csv, and plays_summary.json with the save loop's measure:
+    the share of red accounts with a play, an owner and a review date (goal 100%).
     """
     import pandas as pd
 
@@ -112,7 +113,9 @@ def assign(
     write_parquet(out / PLAYS_FILE, first)
     write_csv(out / CSV_FILE, _crm_view(first))
     write_json(out / SUMMARY_FILE, summary)
-    _print_summary(summary, by_owner(plays), out)
+    owners = by_owner(plays)
+    write_csv(out / OWNERS_FILE, owners.assign(next_due=pd.to_datetime(owners["next_due"]).dt.date))
+    _print_summary(summary, owners, out)
 
 
 def _crm_view(first):
@@ -146,7 +149,9 @@ def _print_summary(summary: dict, owners, out: Path) -> None:
             f"{row.owner} {row.accounts} ({row.red} red)" for row in owners.head(3).itertuples()
         )
         typer.echo(f"Owners with the most red accounts: {busiest}")
-    typer.echo(f"-> {out / PLAYS_FILE}, {out / CSV_FILE}, {out / SUMMARY_FILE}")
+    typer.echo(
+        f"-> {out / PLAYS_FILE}, {out / CSV_FILE}, {out / OWNERS_FILE}, {out / SUMMARY_FILE}"
+    )
 
 
 def register(app: typer.Typer) -> None:

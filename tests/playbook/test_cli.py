@@ -98,6 +98,9 @@ def test_assign_writes_a_play_owner_and_review_date_for_every_red_account(book, 
     assert summary["red_accounts"] == len(red)
     assert summary["red_with_play_owner_review"] == covered
     assert f"{covered} of {len(red)}" in result.output
+    owners = pd.read_csv(tmp_path / "plays" / "plays_by_owner.csv", keep_default_na=False)
+    assert owners["accounts"].sum() == len(plays) and owners["red"].sum() == len(red)
+    assert set(owners["owner"]) == set(plays["owner"])
     # Dates from the playbook, counted from as_of; arms from the draw; the model's threshold.
     plays_config = {p.name: p for p in Config().playbook.plays}
     for row in plays.itertuples():
@@ -205,3 +208,18 @@ def test_scoring_results_and_their_snapshot_give_the_plays_of_the_scores_file(bo
     pd.testing.assert_frame_equal(from_results, from_file, check_dtype=False)
     lists = recommended_plays(from_results)
     assert set(lists) == set(from_results["account_id"])
+
+
+def test_a_playbook_no_account_reaches_writes_empty_files(book, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "retain.toml").write_text(
+        '[[playbook.plays]]\nname = "soon"\nrenewal_within_days = 0\nbands = ["red"]\n',
+        encoding="utf-8",
+    )
+    arguments = ["--data", str(data), "--out", str(tmp_path / "p"), "--store", str(book["store"])]
+    result = CliRunner().invoke(app, ["plays", "assign", *arguments])
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(tmp_path / "p" / "plays.parquet").empty
+    summary = json.loads((tmp_path / "p" / "plays_summary.json").read_text())
+    assert summary["accounts_with_play"] == 0 and summary["red_with_play_owner_review"] == 0
