@@ -213,11 +213,14 @@ def profile(
         from retain.paths import check_output_file
 
         check_output_file(write, "--write")
+    from retain.progress import step
+
     config = load_config(data)
     source = DataSource.open(data, data_end=config.features.data_end)
     require_valid(source, config=config)
-    facts = profile_data(source, config)
-    supported = supported_evaluation(facts, config)
+    with step("profile: snapshots, labels and the evaluation they support"):
+        facts = profile_data(source, config)
+        supported = supported_evaluation(facts, config)
     console = Console()
     for line in _profile_lines(facts.as_dict(), supported):
         console.print(line, highlight=False, markup=False)

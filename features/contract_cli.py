@@ -48,9 +48,12 @@ def validate(
         from retain.paths import check_output_file
 
         check_output_file(json_path, "--json")
+    from retain.progress import step
+
     config = load_config(data)
-    source = open_source(data, config, engine)
-    report = check(source, config)
+    with step(f"validate: checking {data} against the input contract"):
+        source = open_source(data, config, engine)
+        report = check(source, config)
     report.render(Console())
     if json_path is not None:
         write_json(json_path, report.to_dict())
