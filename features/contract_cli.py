@@ -51,8 +51,8 @@ def validate(
     from retain.progress import step
 
     config = load_config(data)
+    source = open_source(data, config, engine)
     with step(f"validate: checking {data} against the input contract"):
-        source = open_source(data, config, engine)
         report = check(source, config)
     report.render(Console())
     if json_path is not None:
