@@ -147,7 +147,7 @@ def ledger_rows(
     n = len(results)
 
     def column(key: str, default: object = None) -> list[Any]:
-        return [frame[key].iloc[i] if key in frame.columns else default for i in range(n)]
+        return frame[key].tolist() if key in frame.columns else [default] * n
 
     return pd.DataFrame(
         {
