@@ -61,6 +61,24 @@ def ensure_experiment(name: str) -> str:
     return experiment.experiment_id
 
 
+def attach_to_model_run(
+    path: str | os.PathLike[str], name: str, version: str, artifact_path: str
+) -> str | None:
+    """Log a file (a review page, a report) under the run that produced model `name` version
+    `version`, beside its plots; the run id, or None when the version records no run.
+
+    The review page of `retain report accounts` belongs with the model that scored it: a
+    person opening that training run finds the page its scores produced."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    run_id = client.get_model_version(name, str(version)).run_id
+    if not run_id:
+        return None
+    client.log_artifact(run_id, str(path), artifact_path=artifact_path)
+    return run_id
+
+
 def _finite(metrics: Mapping[str, Any]) -> dict[str, float]:
     out = {}
     for key, value in metrics.items():

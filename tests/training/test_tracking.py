@@ -108,3 +108,17 @@ def test_an_existing_experiment_gets_the_tag_and_a_chosen_kind_is_kept(store):
     assert ensure_experiment("chosen") == chosen
     assert client.get_experiment(plain).tags[EXPERIMENT_KIND_TAG] == EXPERIMENT_KIND
     assert client.get_experiment(chosen).tags[EXPERIMENT_KIND_TAG] == "genai_development"
+
+
+def test_a_page_is_attached_to_the_run_of_the_model_version(model, frame, store):
+    from training.registry import log_and_register
+    from training.tracking import attach_to_model_run
+
+    configure_mlflow(Config())
+    with mlflow.start_run(run_name="train") as run:
+        ref = log_and_register(model, frame)
+    page = store / "review.html"
+    page.write_text("<html>review</html>")
+    assert attach_to_model_run(page, ref.name, ref.version, "review") == run.info.run_id
+    listed = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "review")}
+    assert listed == {"review/review.html"}
