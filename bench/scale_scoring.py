@@ -40,6 +40,12 @@ def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
 
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU seconds (every thread): robust to other sessions' load, unlike wall."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def repeated(snapshot: pd.DataFrame, rows: int) -> pd.DataFrame:
     """`snapshot` repeated to `rows` rows, each copy with its own account ids."""
     if rows <= 0 or rows == len(snapshot):
@@ -106,14 +112,15 @@ def main() -> None:
             )
             snapshot.to_parquet(saved)
         rows = repeated(snapshot, args.score_rows)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         results = score_snapshot(rows, models, config)
         scored = results_frame(rows, results, models)
         write_outputs(scored, out / "duckdb" / "scores.parquet", config.serving.top_k_reasons)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
         print(
             f"duckdb scoring + files: {seconds:.1f} s for {len(rows):,} rows "
-            f"({len(rows) / seconds:,.0f} accounts/s)"
+            f"({len(rows) / seconds:,.0f} accounts/s; {cpu:.1f} CPU s, "
+            f"{len(rows) / cpu:,.0f} accounts per CPU second)"
         )
         started = time.perf_counter()
         store = write_store(out / "store.duckdb", rows, models, results)
@@ -140,7 +147,7 @@ def main() -> None:
         if reuse:
             snapshot = pd.read_parquet(saved)
         else:
-            snapshot = spark_snapshot(data, config, None, session)
+            snapshot = spark_snapshot(data, config, None)
             print(
                 f"spark snapshot features: {time.perf_counter() - started:.1f} s, {snapshot.shape}"
             )
@@ -162,6 +169,12 @@ def main() -> None:
             spark_p = scored.select("account_id", "churn_probability").toPandas()
             scored.unpersist()
         probabilities["spark"] = spark_p.set_index("account_id")["churn_probability"]
+        # The JVM and its Python workers are children of this process: their CPU time is
+        # counted once the session's JVM has exited and been reaped.
+        session.stop()
+        time.sleep(2)
+        children = cpu_seconds(resource.RUSAGE_CHILDREN)
+        print(f"spark CPU seconds (JVM + Python workers, every step above): {children:.1f}")
 
     if len(probabilities) == 2:
         a, b = probabilities["duckdb"], probabilities["spark"]

@@ -226,35 +226,32 @@ def _as_text(frame: pd.DataFrame, schema: StructType) -> pd.DataFrame:
 # -- the job ----------------------------------------------------------------------------------
 
 
-def spark_snapshot(
-    data: str | os.PathLike[str], config: Config, as_of: str | None, session: SparkSession
-) -> pd.DataFrame:
-    """`serving.batch.build_snapshot` with the features built on Spark: validation on DuckDB
-    over the same files first (as `retain features --engine spark`), csm_id from the accounts."""
-    from features._spark import SparkSource
+def spark_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | None) -> pd.DataFrame:
+    """`serving.batch.build_snapshot` with the features built on Spark: a folder validated on
+    DuckDB first, Spark tables (`spark:<database>`) on Spark (`features.engine.open_validated`),
+    csm_id from the accounts. Call `scoring_session` first (the workers' Python)."""
     from features.build import build_features
-    from features.source import DataSource
-    from features.validate import require_valid
+    from features.engine import open_validated
 
-    duck = DataSource.open(data, data_end=config.features.data_end)
-    require_valid(duck)
-    when = pd.Timestamp(as_of) if as_of else duck.data_end
-    if as_of and when > duck.data_end:
-        raise RetainError(
-            f"--as-of {when.date()} is after the end of the data ({duck.data_end.date()}); "
-            "a snapshot can only use what was known before its date"
-        )
-    source = SparkSource.open(data, session, data_end=config.features.data_end)
+    source = open_validated(data, config, "spark")
     try:
+        when = pd.Timestamp(as_of) if as_of else source.data_end
+        if as_of and when > source.data_end:
+            raise RetainError(
+                f"--as-of {when.date()} is after the end of the data "
+                f"({source.data_end.date()}); a snapshot can only use what was known before "
+                "its date"
+            )
         frame = build_features(source, config, as_of=[when])
+        if len(frame) == 0:
+            raise RetainError(f"No active accounts at {when.date()} in {data}; nothing to score")
+        accounts = source.table("accounts")
+        if "csm_id" in accounts.columns and "csm_id" not in frame.columns:
+            owners = accounts.select("account_id", "csm_id").to_pandas()
+            owners = owners.astype({"account_id": str})
+            frame = frame.merge(owners, on="account_id", how="left")
     finally:
         source.close()
-    if len(frame) == 0:
-        raise RetainError(f"No active accounts at {when.date()} in {data}; nothing to score")
-    accounts = duck.frame("accounts")
-    if "csm_id" in accounts.columns and "csm_id" not in frame.columns:
-        owners = accounts[["account_id", "csm_id"]].astype({"account_id": str})
-        frame = frame.merge(owners, on="account_id", how="left")
     return frame.reset_index(drop=True)
 
 
@@ -397,7 +394,7 @@ def score_on_spark(
     from pyspark import StorageLevel
 
     session = session or scoring_session(config)
-    snapshot = spark_snapshot(data, config, as_of, session)
+    snapshot = spark_snapshot(data, config, as_of)
     scored = score_dataframe(
         snapshot_dataframe(session, snapshot), models, survival, config, with_reasons=with_reasons
     )

@@ -1,0 +1,109 @@
+"""The features benchmark as a ratio to a reference query over the same usage rows (issue 16).
+
+    .venv/bin/python bench/usage_reference.py --accounts 10000 --months 24 --cache bench/.cache
+
+Simulates once (cached, as bench/features.py), then in one process and one DuckDB connection
+(`threads = 2`, `memory_limit = 6GB`):
+
+- **reference**: the usage rows aggregated once to (account, day, event), then 7/28/90-day sums
+  per (account, as_of, event) at the same month starts `retain features` uses (the work any
+  windowed usage feature must do at least once);
+- **build_features** at those month starts, with its step times (the usage family apart).
+
+Prints both wall times, the ratio of the whole build and of its usage step to the reference.
+Issue 16's goal: the build within 3x of the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.features import StepTimer, peak_memory_gb, simulated
+from features.build import build_features
+from features.source import DataSource
+from retain.config import load_config
+
+REFERENCE = """
+WITH daily AS (
+    SELECT account_id, CAST("timestamp" AS DATE) AS day, event, sum({count}) AS n
+    FROM read_parquet('{file}')
+    GROUP BY ALL
+), dates AS (
+    SELECT CAST(unnest($dates) AS DATE) AS as_of
+), windows AS (
+    SELECT account_id, as_of, event,
+           sum(n) FILTER (WHERE day >= as_of - 7) AS n7,
+           sum(n) FILTER (WHERE day >= as_of - 28) AS n28,
+           sum(n) AS n90
+    FROM daily JOIN dates ON day < as_of AND day >= as_of - 90
+    GROUP BY ALL
+)
+SELECT count(*), sum(n7), sum(n28), sum(n90) FROM windows
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=Path("bench/.cache"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit")
+    args = parser.parse_args()
+
+    folder = simulated(args.cache, args.accounts, args.months, args.seed)
+    config = load_config(folder)
+    source = DataSource.open(folder, data_end=config.features.data_end)
+    connection = source.connection
+    connection.execute(f"SET threads = {args.threads}")
+    connection.execute(f"SET memory_limit = '{args.memory_limit}'")
+    usage_file = str(folder / "usage.parquet").replace("'", "''")
+    columns = {
+        row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM '{usage_file}'").fetchall()
+    }
+    # A NaN or missing count is one event, as the contract's default says.
+    count = "coalesce(nullif(\"count\", 'NaN'::DOUBLE), 1.0)" if "count" in columns else "1.0"
+    month_starts = pd.date_range(
+        end=source.data_end - pd.Timedelta(days=1), periods=args.months, freq="MS"
+    )
+    dates = [d.date() for d in month_starts]
+
+    started = time.perf_counter()
+    windows, *_ = connection.execute(
+        REFERENCE.format(count=count, file=usage_file), {"dates": dates}
+    ).fetchone()
+    reference = time.perf_counter() - started
+    usage_rows = connection.execute(f"SELECT count(*) FROM '{usage_file}'").fetchone()[0]
+
+    timer = StepTimer()
+    started = time.perf_counter()
+    frame = build_features(source, config, as_of=list(month_starts), progress=timer)
+    wall = time.perf_counter() - started
+    steps = dict(timer.marks)
+    usage = steps.get("usage", float("nan"))
+
+    print(
+        f"data: {args.accounts:,} accounts, {usage_rows:,} usage rows, {len(dates)} month starts "
+        f"{dates[0]}..{dates[-1]}"
+    )
+    print(
+        f"reference (daily (account, day, event) once, 7/28/90-day sums): {reference:.2f} s, "
+        f"{windows:,} (account, as_of, event) windows"
+    )
+    print(f"build_features: {wall:.1f} s, {len(frame):,} snapshots x {frame.shape[1]} columns")
+    print(f"ratio build / reference: {wall / reference:.1f}x (goal: at most 3x)")
+    print(f"usage step: {usage:.1f} s, {usage / reference:.1f}x the reference")
+    print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")
+    print("steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timer.marks))
+
+
+if __name__ == "__main__":
+    main()
