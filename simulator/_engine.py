@@ -16,6 +16,7 @@ import numpy as np
 
 from simulator import _latent as L
 from simulator import _params as P
+from simulator import _plays
 from simulator._calendar import Window
 from simulator._population import Population, milestone_rows
 from simulator._usage import Users, week_usage
@@ -97,6 +98,7 @@ class ChunkResult:
     population: Population
     users: Users
     history: History
+    plays: _plays.PlayHistory
     # table name -> column name -> list of arrays (concatenated by `columns`)
     parts: dict[str, dict[str, list[np.ndarray]]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(list))
@@ -120,8 +122,11 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         return P.segment_vector(attribute, segment)
 
     users = Users.draw(rng, pop.max_users)
-    result = ChunkResult(population=pop, users=users, history=History.empty(n, weeks))
+    plays = _plays.PlayHistory.empty(n, weeks)
+    result = ChunkResult(population=pop, users=users, history=History.empty(n, weeks), plays=plays)
     hist = result.history
+    # Plays draw from their own stream: spawning leaves the chunk's stream where it was.
+    plays_rng = rng.spawn(1)[0]
     day_factor = window.activity_factor()
     chol = np.linalg.cholesky(L.stationary_cov())
 
@@ -204,6 +209,7 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         hist.log_pool[:, t] = log_pool
         hist.log_seats[:, t] = np.log(terms.seats)
         hist.cooldown_until[:, t] = terms.cooldown_until
+        plays.record(t)
 
         # -- renewals decided from the state a month before the end date --------------------
         due = np.flatnonzero(live & (terms.end >= d0) & (terms.end < min(d0 + 7, n_days)))
@@ -219,6 +225,7 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
             & (terms.start < d0 + 7)
         )
         hazard = L.upsell_hazard(health, np.log(users_now) - np.log(terms.seats))
+        hazard = hazard * plays.upsell_factor(t)
         upsell = eligible & (rng.random(n) < hazard)
         if upsell.any():
             _sell_add_on(rng, result, d0, upsell, terms, users_now, day_from, n_days)
@@ -259,6 +266,19 @@ def run_chunk(rng: np.random.Generator, population: Population, window: Window) 
         )
         log_pool = np.maximum(log_pool, 0.0)
         outage_left = np.maximum(outage_left - 1, 0)
+        started = plays.fire(
+            plays_rng,
+            t,
+            n_days,
+            eligible=live & (terms.alive_to > d0 + 7),
+            health=health,
+            momentum=v,
+            champion_left=leaves,
+            days_to_renewal=terms.end - d0,
+            log_pressure=np.log(users_now) - np.log(terms.seats),
+        )
+        if started is not None:
+            result.add("plays", **started)
 
     # Contacts still in place when the data ends.
     for role, present, since in ((0, champion, champion_since), (2, sponsor, sponsor_since)):
@@ -321,8 +341,10 @@ def _renew(
     end, term = terms.end[due], terms.term[due]
     decided = np.minimum(np.maximum(end // 7 - P.DECISION_LAG_WEEKS, join_week[due]), t)
     health = pop.mu[due] + hist.x[due, decided]
+    play_churn, play_expansion = result.plays.shifts_at(due, decided)
     churn_p = L.sigmoid(
-        L.churn_logit(
+        play_churn
+        + L.churn_logit(
             pop.segment[due],
             health,
             hist.v[due, decided],
@@ -335,7 +357,9 @@ def _renew(
         )
     )
     pressure = hist.log_pressure[due, decided]
-    expand_p = L.sigmoid(L.expansion_logit(pop.segment[due], health, pressure, term))
+    expand_p = L.sigmoid(
+        L.expansion_logit(pop.segment[due], health, pressure, term) + play_expansion
+    )
     contract_p = L.sigmoid(L.contraction_logit(pop.segment[due], health, pressure, term))
     churn = rng.random(k) < churn_p
     expand = ~churn & (rng.random(k) < expand_p)

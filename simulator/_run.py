@@ -14,10 +14,11 @@ import pyarrow.parquet as pq
 from features.contract import TABLES
 from retain.config import CONFIG_FILE_NAME, LabelsConfig
 from retain.errors import RetainError
-from retain.files import atomic_path, write_text
+from retain.files import atomic_path, write_json, write_text
 from simulator import _params as P
 from simulator._calendar import Window
 from simulator._engine import run_chunk
+from simulator._plays import truth_document as plays_truth_document
 from simulator._population import draw_population
 from simulator._tables import chunk_tables, schema
 
@@ -25,10 +26,14 @@ from simulator._tables import chunk_tables, schema
 # usage rows (a few million) stay well inside memory. Part of the seed's meaning: changing it
 # changes the data a seed produces.
 CHUNK_ACCOUNTS = 5_000
-# The contract tables the simulated base produces: every one but `plays` (the simulation runs
-# no CS interventions, and an empty plays table would read as "no play ever ran").
-SIMULATED_TABLES: tuple[str, ...] = tuple(name for name in TABLES if name != "plays")
-OUTPUT_TABLES: tuple[str, ...] = (*SIMULATED_TABLES, "truth")
+# The contract tables the simulated base produces (plays: simulator._plays), and beside them
+# what the generating process knew: truth (the oracle) and plays_truth (each play's true effect).
+_WRITTEN = ("accounts", "contracts", "usage", "tickets", "contacts", "activities")
+SIMULATED_TABLES: tuple[str, ...] = tuple(
+    name for name in TABLES if name in (*_WRITTEN, "milestones", "surveys", "plays")
+)
+OUTPUT_TABLES: tuple[str, ...] = (*SIMULATED_TABLES, "truth", "plays_truth")
+PLAYS_TRUTH_FILE = "plays_truth.json"
 # --snapshot: a year's term plus the grace month before the data ends.
 SNAPSHOT_MONTHS_BEFORE_END = 13
 
@@ -100,6 +105,7 @@ def simulate(
                 writers[table].write_table(frame)
             if progress is not None:
                 progress(chunk + 1, n_chunks)
+    write_json(out / PLAYS_TRUTH_FILE, plays_truth_document())
     key_events = ", ".join(f'"{event}"' for event in P.KEY_EVENTS)
     snapshot_line = f'as_of_dates = ["{snapshot_date(window)}"]\n' if snapshot else ""
     write_text(

@@ -13,9 +13,10 @@ import pyarrow as pa
 
 from features.contract import TABLES
 from simulator import _params as P
+from simulator import _plays
 from simulator._calendar import Window
 from simulator._engine import ACTIVITY_TYPES, CONTACT_ROLES, PRIORITIES, SURVEY_KINDS, ChunkResult
-from simulator._truth import SPINES, SURVIVAL_MONTHS, truth_rows
+from simulator._truth import SPINES, SURVIVAL_MONTHS, plays_truth_rows, truth_rows
 
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -56,6 +57,8 @@ def schema(table: str) -> pa.Schema:
             ("expansion_probability", "float"),
             *((f"survival_{t}m", "float") for t in SURVIVAL_MONTHS),
         ]
+    elif table == "plays_truth":
+        columns = PLAYS_TRUTH_COLUMNS
     else:
         columns = [(c.name, c.type) for c in TABLES[table].columns]
     return pa.schema(
@@ -64,6 +67,21 @@ def schema(table: str) -> pa.Schema:
             for name, kind in columns
         ]
     )
+
+
+# plays_truth.parquet (not a contract table): per play row, the snapshot whose label it is
+# evaluated on and the oracle's probabilities with and without the play's effect.
+PLAYS_TRUTH_COLUMNS: list[tuple[str, str]] = [
+    ("account_id", "string"),
+    ("play", "string"),
+    ("started_at", "timestamp"),
+    ("arm", "string"),
+    ("as_of", "timestamp"),
+    ("churn_probability_with", "float"),
+    ("churn_probability_without", "float"),
+    ("expansion_probability_with", "float"),
+    ("expansion_probability_without", "float"),
+]
 
 
 def _coded(codes: np.ndarray, names: tuple[str, ...] | np.ndarray) -> pa.DictionaryArray:
@@ -220,7 +238,66 @@ def chunk_tables(
         },
         schema=schema("truth"),
     )
+    tables.update(
+        _plays_tables(result, window, horizon_days=horizon_days, min_risk_days=min_risk_days)
+    )
     return tables
+
+
+def _plays_tables(
+    result: ChunkResult, window: Window, *, horizon_days: int, min_risk_days: int
+) -> dict[str, pa.Table]:
+    """The plays table (contract) and plays_truth (the true effect of each row)."""
+    ids, csm = result.population.ids, result.population.csm
+    if "plays" in result.parts:
+        plays = _ordered(result.columns("plays"), "account", "start")
+    else:
+        plays = {
+            "account": np.zeros(0, np.int64),
+            "play": np.zeros(0, np.int8),
+            "start": np.zeros(0, np.int64),
+            "closed": np.zeros(0),
+            "arm": np.zeros(0, np.int8),
+            "assignment": np.zeros(0, np.int8),
+        }
+    plays_table = pa.table(
+        {
+            "account_id": _coded(plays["account"], ids),
+            "play": pa.array([_plays.NAMES[c] for c in plays["play"]], type=pa.string()),
+            "started_at": window.dates(plays["start"]),
+            "owner": pa.array([str(csm[a]) for a in plays["account"]], type=pa.string()),
+            "arm": pa.array([_plays.ARMS[c] for c in plays["arm"]], type=pa.string()),
+            "assignment": pa.array(
+                [_plays.ASSIGNMENTS[c] for c in plays["assignment"]], type=pa.string()
+            ),
+            "closed_at": _optional_dates(window, plays["closed"].astype(np.float64)),
+            "note": pa.array([_plays.PLAYS[c].note for c in plays["play"]], type=pa.string()),
+        },
+        schema=schema("plays"),
+    )
+    truth = plays_truth_rows(
+        result,
+        result.columns("contracts"),
+        window,
+        horizon_days=horizon_days,
+        min_risk_days=min_risk_days,
+    )
+    truth = _ordered(truth, "account", "start") if len(truth["account"]) else truth
+    truth_table = pa.table(
+        {
+            "account_id": _coded(truth["account"].astype(np.int64), ids),
+            "play": pa.array([_plays.NAMES[int(c)] for c in truth["play"]], type=pa.string()),
+            "started_at": window.dates(truth["start"].astype(np.int64)),
+            "arm": pa.array([_plays.ARMS[int(c)] for c in truth["arm"]], type=pa.string()),
+            "as_of": window.dates(truth["snapshot"].astype(np.int64)),
+            "churn_probability_with": truth["churn_with"],
+            "churn_probability_without": truth["churn_without"],
+            "expansion_probability_with": truth["expansion_with"],
+            "expansion_probability_without": truth["expansion_without"],
+        },
+        schema=schema("plays_truth"),
+    )
+    return {"plays": plays_table, "plays_truth": truth_table}
 
 
 def _optional_dates(window: Window, days: np.ndarray) -> pa.Array:

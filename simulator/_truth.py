@@ -22,6 +22,7 @@ import numpy as np
 
 from simulator import _latent as L
 from simulator import _params as P
+from simulator import _plays
 from simulator._calendar import Window
 from simulator._engine import ChunkResult
 
@@ -111,8 +112,18 @@ def _probabilities(
     *,
     horizon_days: int,
     min_risk_days: int,
+    risk_day: np.ndarray | None = None,
+    survived_before: np.ndarray | None = None,
+    extra_play: dict[str, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The oracle's probabilities knowing the state of the week before `day`.
+
+    The outcome windows start at `risk_day` (default `day`): `plays_truth_rows` asks about a
+    snapshot's label from the later knowledge of a play's trigger week, with the renewals ending
+    before `survived_before` known to have renewed and `extra_play` in force.
+    """
     pop, hist = result.population, result.history
+    risk_from = day if risk_day is None else risk_day
     weeks = window.n_weeks
     segment = pop.segment[account]
     join_week = np.maximum(pop.created[account], 0) // 7
@@ -131,10 +142,13 @@ def _probabilities(
     k = np.arange(_MAX_RENEWALS)[None, :]
     term_days = term[:, None] * 30.44
     ends = renewal[:, None] + np.round(k * term_days).astype(np.int64)
-    valid = ends <= (day + horizon_days)[:, None]
+    valid = ends <= (risk_from + horizon_days)[:, None]
     # The renewal risk's window: the next renewal, or min_risk_days when that comes sooner.
-    risk_end = np.maximum(renewal, day + min_risk_days)
+    risk_end = np.maximum(renewal, risk_from + min_risk_days)
     in_risk_window = ends <= risk_end[:, None]
+    if survived_before is not None:
+        valid &= ends >= survived_before[:, None]
+        in_risk_window &= ends >= survived_before[:, None]
     decided = np.maximum(ends // 7 - P.DECISION_LAG_WEEKS, join_week[:, None])
     steps = decided - known_week[:, None]
     known = steps <= 0
@@ -174,7 +188,10 @@ def _probabilities(
     escalations = np.where(known, hist.escalations[rows, past], escalations)
 
     seg_codes = segment[:, None]
-    churn_mean = L.churn_logit(
+    play_churn, play_expansion = _plays.decision_shifts(
+        result.plays, account, known_week, decided, known, extra_play
+    )
+    churn_mean = play_churn + L.churn_logit(
         seg_codes,
         mu[:, None] + x,
         v,
@@ -228,7 +245,7 @@ def _probabilities(
         pressure_after(s),
     )
     expand_each = L.expected_sigmoid(
-        L.expansion_logit(seg_codes, mu[:, None] + x, pressure, term[:, None]),
+        L.expansion_logit(seg_codes, mu[:, None] + x, pressure, term[:, None]) + play_expansion,
         np.where(known, 0.0, seg("expansion_health") ** 2 * covs[s, 0, 0]),
     )
     renewal_expansion = 1.0 - _none_through_renewals(expand_each, valid, switch)
@@ -236,7 +253,7 @@ def _probabilities(
     horizon_weeks = horizon_days // 7 + 1
     j = known_week[:, None] + 1 + np.arange(horizon_weeks)[None, :]
     step = np.minimum(j - known_week[:, None], max_steps)
-    in_horizon = j * 7 < (day + horizon_days)[:, None]
+    in_horizon = j * 7 < (risk_from + horizon_days)[:, None]
     renewal_week = (renewal // 7)[:, None]
     next_end_week = ((renewal + np.round(term * 30.44)) // 7)[:, None]
     unfrozen = (j < renewal_week - P.UPSELL_FREEZE_WEEKS) | (
@@ -244,7 +261,10 @@ def _probabilities(
     )
     cooled = j >= hist.cooldown_until[account, known_week][:, None]
     x_path = powers[step, 0, 0] * x0[:, None] + powers[step, 0, 1] * v0[:, None] + shocks(step)
-    hazard = L.upsell_hazard(mu[:, None] + x_path, pressure_after(step))
+    _, upsell_shift = _plays.decision_shifts(
+        result.plays, account, known_week, j, np.zeros(j.shape, dtype=bool), extra_play
+    )
+    hazard = L.upsell_hazard(mu[:, None] + x_path, pressure_after(step)) * np.exp(upsell_shift)
     hazard = np.where(in_horizon & unfrozen & cooled, hazard, 0.0)
     upsell = 1.0 - np.prod(1.0 - hazard, axis=1)
 
@@ -348,3 +368,89 @@ def _markov_absent(
     """P(absent after `steps` weeks) for a two-state chain (present -> absent at `leave`)."""
     stationary = leave / (leave + replace)
     return stationary + (absent_now[:, None] - stationary) * (1.0 - leave - replace) ** steps
+
+
+def plays_truth_rows(
+    result: ChunkResult,
+    contracts: dict[str, np.ndarray],
+    window: Window,
+    *,
+    horizon_days: int,
+    min_risk_days: int,
+) -> dict[str, np.ndarray]:
+    """Per play row, the true effect on the label of the snapshot at or just before it started.
+
+    The snapshot is the latest month start on or before `started_at` at which a main contract
+    is in force (the monthly spine's). The probabilities are the oracle's for that snapshot's
+    churn and expansion labels, knowing the state of the trigger week (the account was still a
+    customer then: renewals ending before that week renewed), with the play's effect in force
+    and without it; a row's true effect is the difference, for either arm.
+    """
+    plays = result.columns("plays") if "plays" in result.parts else {}
+    if not plays:
+        return {name: np.zeros(0) for name in _PLAYS_TRUTH_COLUMNS}
+    main = ~contracts["addon"]
+    order = np.lexsort((contracts["start"][main], contracts["account"][main]))
+    account = contracts["account"][main][order]
+    start = contracts["start"][main][order]
+    end = contracts["end"][main][order]
+    term = contracts["term"][main][order]
+
+    months = window.month_starts()
+    started = plays["start"]
+    before = np.searchsorted(months, started, side="right") - 1
+    play_account = plays["account"]
+    snapshot = months[np.maximum(before, 0)]
+    stride = 4 * _DAY_SHIFT
+    contract_key = account * stride + start + _DAY_SHIFT
+    request_key = play_account * stride + snapshot + _DAY_SHIFT
+    cover = np.searchsorted(contract_key, request_key, side="left") - 1
+    safe = np.maximum(cover, 0)
+    keep = (before >= 0) & (cover >= 0) & (account[safe] == play_account) & (end[safe] >= snapshot)
+    rows = {name: values[keep] for name, values in plays.items()}
+    cover, snapshot = cover[keep], snapshot[keep]
+    trigger_week = rows["start"] // 7 - 1
+    code = rows["play"].astype(np.int64)
+    effect = {
+        "from_week": trigger_week + 1,
+        "until_week": trigger_week + 1 + _plays.EFFECT_WEEKS,
+        "churn": np.array([p.churn_effect for p in _plays.PLAYS])[code],
+        "expansion": np.array([p.expansion_effect for p in _plays.PLAYS])[code],
+    }
+    none = {**effect, "churn": np.zeros(len(code)), "expansion": np.zeros(len(code))}
+    out = {
+        "account": rows["account"],
+        "play": rows["play"],
+        "start": rows["start"],
+        "arm": rows["arm"],
+        "snapshot": snapshot,
+    }
+    for label, extra in (("with", effect), ("without", none)):
+        churn, expansion, _ = _probabilities(
+            result,
+            window,
+            rows["account"],
+            rows["start"],
+            end[cover],
+            term[cover],
+            horizon_days=horizon_days,
+            min_risk_days=min_risk_days,
+            risk_day=snapshot,
+            survived_before=7 * trigger_week,
+            extra_play=extra,
+        )
+        out[f"churn_{label}"], out[f"expansion_{label}"] = churn, expansion
+    return out
+
+
+_PLAYS_TRUTH_COLUMNS = (
+    "account",
+    "play",
+    "start",
+    "arm",
+    "snapshot",
+    "churn_with",
+    "churn_without",
+    "expansion_with",
+    "expansion_without",
+)

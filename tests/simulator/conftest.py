@@ -18,6 +18,7 @@ TABLE_NAMES = (
     "activities",
     "milestones",
     "surveys",
+    "plays",
     "truth",
 )
 

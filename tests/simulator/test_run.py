@@ -26,7 +26,8 @@ def test_same_seed_writes_identical_files_and_another_seed_differs(tmp_path):
     again = simulate(tmp_path / "b", n_accounts=80, months=12, seed=3)
     other = simulate(tmp_path / "c", n_accounts=80, months=12, seed=4)
     assert _files(first) == _files(again)
-    assert len(_files(first)) == 10  # eight tables, truth.parquet, retain.toml
+    # nine tables (plays included), truth.parquet, plays_truth.parquet and .json, retain.toml
+    assert len(_files(first)) == 13
     differing = [
         name
         for name in ("contracts", "usage", "tickets", "truth")
