@@ -62,10 +62,11 @@ def explain_change(
     as_of = str(pd_date(current["as_of"].iloc[0]))
     previous = previous_rows(latest, {account: as_of}, since=since_day)
     if not previous:
-        when = f"at or before {since_day}" if since_day else "before it"
+        when = f"at or before {since_day}" if since_day else f"before {as_of}"
+        dates = ", ".join(pd_date(d) for d in latest["as_of"])
         raise RetainError(
-            f"Account {account!r} has one scored snapshot ({as_of}) and none {when} in the "
-            f"ledger {folder}: nothing to compare with"
+            f"Account {account!r} has no scored snapshot {when} in the ledger {folder} "
+            f"(its snapshots: {dates}): nothing to compare with"
         )
     from serving.scoring import load_model_pair
 
