@@ -162,4 +162,7 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     plays.command("assign")(assign)
+    from playbook.effects_cli import evaluate  # issue 21: its own module, light at import
+
+    plays.command("evaluate")(evaluate)
     app.add_typer(plays, name="plays")
