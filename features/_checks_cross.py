@@ -36,6 +36,7 @@ _DATED_BY_ACCOUNT = (
     "activities",
     "surveys",
     "plays",
+    "handoffs",
 )
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from features._checks_sql import CheckFailed, RawColumn, fetch_one, literal, raw_types, text
 from features._defect import Defect
-from features.contract import ColumnSpec, TableSpec
+from features.contract import HANDOFF_FIELDS, ColumnSpec, TableSpec
 from features.source import DataSource
 
 # Tables whose rows make the spine and the labels: an empty key or date there makes results
@@ -39,6 +39,8 @@ _EMPTY_MEANS_NOT_YET = frozenset(
         ("contacts", "left_at"),
         ("milestones", "achieved_at"),
         ("plays", "closed_at"),  # a play still running
+        # A handoff field left empty is what completeness measures, not a data defect.
+        *(("handoffs", f) for f in HANDOFF_FIELDS),
     }
 )
 _MAX_LISTED_COLUMNS = 12

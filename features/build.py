@@ -19,6 +19,7 @@ import pandas as pd
 from features.account import account_features
 from features.commercial import commercial_features
 from features.frame import IDENTITY_COLUMNS, LABEL_COLUMNS, OUTCOMES, known_at_column
+from features.handoffs import handoffs_features
 from features.labels import label_table
 from features.outcome import outcome_features
 from features.plays import plays_features
@@ -51,6 +52,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("outcome", ("milestones",), outcome_features),
     Family("sentiment", ("surveys",), sentiment_features),
     Family("plays", ("plays",), plays_features),
+    # "accounts": a [handoffs] mapping of accounts columns; the family returns None without one.
+    Family("handoffs", ("handoffs", "accounts"), handoffs_features),
 )
 
 

@@ -168,7 +168,33 @@ TABLES: dict[str, TableSpec] = {
                 ColumnSpec("note", "string"),
             ),
         ),
+        # The sales-to-CS handoff. Optional; several rows per account are revisions, and at an
+        # as_of the latest revision handed off strictly before it counts (features.handoffs).
+        # The named fields count as filled or not (champion_named: filled when true).
+        TableSpec(
+            name="handoffs",
+            event_time="handed_off_at",
+            columns=(
+                ColumnSpec("account_id", "string", required=True),
+                ColumnSpec("handed_off_at", "timestamp", required=True),
+                ColumnSpec("business_outcome", "string"),
+                ColumnSpec("success_criteria", "string"),
+                ColumnSpec("champion_named", "bool"),
+                ColumnSpec("commitments", "string"),
+                ColumnSpec("timeline", "string"),
+                ColumnSpec("owner", "string"),
+            ),
+        ),
     )
 }
+# The handoff's named fields, in the order completeness lists them.
+HANDOFF_FIELDS: tuple[str, ...] = (
+    "business_outcome",
+    "success_criteria",
+    "champion_named",
+    "commitments",
+    "timeline",
+    "owner",
+)
 
 REQUIRED_TABLES: tuple[str, ...] = tuple(name for name, spec in TABLES.items() if spec.required)

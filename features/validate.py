@@ -50,6 +50,7 @@ from features._checks_tables import table_defects
 from features._defect import Defect
 from features.contract import REQUIRED_TABLES, TABLES
 from features.engine import CATALOG_PREFIX
+from features.handoffs import mapping_defects
 from features.source import DataSource
 from retain.config import Config, load_config
 from retain.errors import RetainError
@@ -179,6 +180,7 @@ def check(source: DataSource | SparkSource, config: Config | None = None) -> Val
         for name in source.raw_columns:
             defects += table_defects(source, TABLES[name], data_end)
         defects += cross_table_defects(source, config.features.max_orphan_share)
+        defects += mapping_defects(source, config)  # [handoffs] accounts columns
     defects += _import_defects(source)
     defects.sort(key=lambda d: (not d.blocking, _TABLE_ORDER.get(d.table, 99), d.table, d.column))
     return ValidationReport(defects=defects, location=source.location, note=note)

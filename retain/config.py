@@ -380,6 +380,16 @@ DEFAULT_PLAYS: tuple[PlayConfig, ...] = (
         description="Onboarding stalled past its benchmark: a rescue plan to first value.",
     ),
     PlayConfig(
+        "handoff_completion",
+        signals=("handoff_incomplete",),
+        due_days=7,  # the first weeks decide onboarding: the gap is closed before kickoff ends
+        review_days=21,
+        priority=3,  # after onboarding_rescue (same priority, earlier in the list)
+        description="Handoff incomplete in the first months (no success criteria, no champion "
+        "named, or none at all): the CSM and the account executive complete it with the "
+        "customer.",
+    ),
+    PlayConfig(
         "adoption_review",
         signals=("usage_drop",),
         due_days=14,
@@ -460,6 +470,51 @@ def _play_config(value: Any) -> PlayConfig:
 
 
 @dataclass(frozen=True)
+class HandoffsConfig:
+    """The sales-to-CS handoff (features.handoffs): the optional `handoffs` table, or extra
+    `accounts` columns mapped onto its fields.
+
+    Teams that keep the handoff on the account record map it in retain.toml:
+
+        [handoffs]
+        accounts_columns = {success_criteria = "Success_Criteria__c", champion_named = "Champ__c"}
+        timestamp_column = "Handoff_Date__c"
+
+    An accounts row holds today's values: only the timestamp of the handoff places them in
+    time (one revision per account, handed off then, with the values as they stand now), so a
+    mapping without `timestamp_column` is an error. A `handoffs` table, when present, wins.
+    """
+
+    # handoff field (business_outcome, success_criteria, champion_named, commitments, timeline,
+    # owner) -> accounts column; TOML gives a table, the config keeps sorted pairs.
+    accounts_columns: tuple[tuple[str, str], ...] = ()
+    timestamp_column: str | None = None  # the accounts column saying when the handoff happened
+    # "Handoff missing" from this many days after the first contract starts: CS practice wants
+    # the handoff before the kickoff call, which comes within the first weeks.
+    missing_after_days: int = 30
+    # Early life: the first 180 days, the onboarding window in which most handoff-driven churn
+    # shows (and the `handoff_incomplete` signal fires).
+    early_life_days: int = 180
+    # Completeness bands of the backtest report's evidence section: below 0.5, 0.5 to 0.8,
+    # 0.8 and up (with six fields: 0-2, 3-4 and 5-6 filled), plus "no handoff recorded".
+    evidence_bands: tuple[float, ...] = (0.5, 0.8)
+
+    def __post_init__(self) -> None:
+        columns = self.accounts_columns
+        if isinstance(columns, Mapping):
+            columns = tuple(sorted((str(k), str(v)) for k, v in columns.items()))
+        object.__setattr__(self, "accounts_columns", tuple(tuple(pair) for pair in columns))
+        if self.accounts_columns and not self.timestamp_column:
+            raise RetainError(
+                "[handoffs] accounts_columns maps "
+                f"{', '.join(k for k, _ in self.accounts_columns)} but gives no "
+                "timestamp_column: accounts columns hold today's values, so without the date of "
+                "the handoff no snapshot can use them point in time. Add timestamp_column (the "
+                "accounts column with the handoff date) or export the handoffs table."
+            )
+
+
+@dataclass(frozen=True)
 class Config:
     labels: LabelsConfig = field(default_factory=LabelsConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -474,6 +529,7 @@ class Config:
     spark: SparkConfig = field(default_factory=SparkConfig)
     exports: ExportsConfig = field(default_factory=ExportsConfig)
     playbook: PlaybookConfig = field(default_factory=PlaybookConfig)
+    handoffs: HandoffsConfig = field(default_factory=HandoffsConfig)
 
     def with_overrides(self, overrides: Mapping[str, Mapping[str, Any]]) -> Config:
         """A copy with `{section: {key: value}}` applied; None (an unset option) is skipped."""

@@ -110,6 +110,19 @@ def base_frames() -> dict[str, pd.DataFrame]:
                 "note": ["", "renewal at risk"],
             }
         ),
+        # Two revisions of a1's handoff; the latest (day -20) has five of the six fields.
+        "handoffs": pd.DataFrame(
+            {
+                "account_id": ["a1", "a1"],
+                "handed_off_at": [day(-150), day(-20)],
+                "business_outcome": ["cut close time", "cut close time"],
+                "success_criteria": [None, "close in 5 days"],
+                "champion_named": [False, True],
+                "commitments": ["", "SSO by Q3"],
+                "timeline": [None, None],
+                "owner": ["ae1", "ae1"],
+            }
+        ),
     }
 
 

@@ -19,6 +19,7 @@ ENGINE_NEUTRAL = (
     "account",
     "build",
     "commercial",
+    "handoffs",
     "labels",
     "outcome",
     "plays",
