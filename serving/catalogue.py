@@ -212,6 +212,30 @@ CATALOGUE: dict[str, Entry] = {
         "Onboarding stalled past its benchmark",
         "Onboarding on track",
     ),
+    # handoff (features/handoffs.py): completeness is a driver, CS can still complete it
+    "handoff_completeness": _format(
+        "Handoff completeness", "percent", "Sales handoff {v:.0f}% complete", 100.0
+    ),
+    "handoff_completeness_first_180d": _format(
+        "Handoff completeness (first 180 days)",
+        "percent",
+        "Sales handoff {v:.0f}% complete in the first 180 days",
+        100.0,
+    ),
+    "handoff_success_criteria": _flag(
+        "Success criteria handed off",
+        "Success criteria in the handoff",
+        "No success criteria in the handoff",
+    ),
+    "handoff_champion_named": _flag(
+        "Champion named in the handoff", "Champion named in the handoff", "No champion named"
+    ),
+    "handoff_missing": _flag(
+        "Handoff missing", "No sales handoff on record", "Sales handoff on record"
+    ),
+    "days_to_handoff": _days(
+        "Days to handoff", lambda d: f"Handed off {d} from the first contract's start"
+    ),
     # commercial
     "arr": _money_entry("ARR", "ARR of {money}"),
     "seats": _count("Licensed seats", "licensed seat", ""),
@@ -267,6 +291,7 @@ CONTEXT_FEATURES: frozenset[str] = frozenset(
         "account_employees",
         "account_industry",
         "account_region",
+        "days_to_handoff",  # when sales handed off: history, no longer actionable
     }
 )
 # A missing value of these means "it never happened", not "we do not know": no data gap.

@@ -102,6 +102,35 @@ def _over_seats_text(row: Mapping[str, Any], config: Config) -> str:
     return f"Using {(_number(row, 'seat_utilization') or 0) * 100:.0f}% of licensed seats"
 
 
+def _handoff_gaps(row: Mapping[str, Any]) -> list[str]:
+    """What an early-life handoff lacks (a field the source does not have is no gap)."""
+    gaps = []
+    if _number(row, "handoff_success_criteria") == 0.0:
+        gaps.append("no success criteria")
+    if _number(row, "handoff_champion_named") == 0.0:
+        gaps.append("no champion")
+    return gaps
+
+
+def _handoff_missing_early(row: Mapping[str, Any], config: Config) -> bool:
+    tenure = _number(row, "tenure_days")
+    early = tenure is not None and tenure <= config.handoffs.early_life_days
+    return early and _at_least(row, "handoff_missing", 0.5)
+
+
+def _handoff_incomplete(row: Mapping[str, Any], config: Config) -> bool:
+    # handoff_completeness_first_180d is set only in early life and with a handoff on record.
+    early_handoff = _number(row, "handoff_completeness_first_180d") is not None
+    return (early_handoff and bool(_handoff_gaps(row))) or _handoff_missing_early(row, config)
+
+
+def _handoff_incomplete_text(row: Mapping[str, Any], config: Config) -> str:
+    if _handoff_missing_early(row, config):
+        days = config.handoffs.missing_after_days
+        return f"Handoff missing more than {days} days after the contract started"
+    return "Handoff incomplete: " + ", ".join(_handoff_gaps(row))
+
+
 RULES: tuple[SignalRule, ...] = (
     SignalRule("usage_drop", _usage_drop, _usage_drop_text),
     SignalRule("champion_left", _champion_left, _champion_left_text),
@@ -109,6 +138,7 @@ RULES: tuple[SignalRule, ...] = (
     SignalRule("onboarding_stalled", _onboarding_stalled, _onboarding_stalled_text),
     SignalRule("renewal_soon", _renewal_soon, _renewal_soon_text),
     SignalRule("over_licensed_seats", _over_seats, _over_seats_text),
+    SignalRule("handoff_incomplete", _handoff_incomplete, _handoff_incomplete_text),
 )
 
 SIGNAL_NAMES: tuple[str, ...] = tuple(rule.name for rule in RULES)
@@ -122,6 +152,11 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "onboarding_stalled",
     "days_to_renewal",
     "seat_utilization",
+    "handoff_completeness_first_180d",
+    "handoff_success_criteria",
+    "handoff_champion_named",
+    "handoff_missing",
+    "tenure_days",
 )
 
 

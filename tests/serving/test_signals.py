@@ -16,6 +16,9 @@ def test_every_trigger_fires_with_its_sentence() -> None:
         "onboarding_stalled": 1.0,
         "days_to_renewal": 87.0,
         "seat_utilization": 1.18,
+        "handoff_completeness_first_180d": 0.5,
+        "handoff_success_criteria": 0.0,
+        "handoff_champion_named": 0.0,
     }
     assert signals_of(row, CONFIG) == [
         {"name": "usage_drop", "text": "Usage down 52% in the last 14 days"},
@@ -24,6 +27,10 @@ def test_every_trigger_fires_with_its_sentence() -> None:
         {"name": "onboarding_stalled", "text": "Onboarding stalled past its 90-day benchmark"},
         {"name": "renewal_soon", "text": "Renewal in 87 days"},
         {"name": "over_licensed_seats", "text": "Using 118% of licensed seats"},
+        {
+            "name": "handoff_incomplete",
+            "text": "Handoff incomplete: no success criteria, no champion",
+        },
     ]
     assert [s["name"] for s in signals_of(row, CONFIG)] == list(SIGNAL_NAMES)
 
