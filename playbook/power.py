@@ -34,8 +34,12 @@ def power_at(p0: float, p1: float, n_control: int, n_treated: int, *, alpha: flo
     """The chance that a two-sided test at `alpha` detects p1 vs p0 with these arms."""
     if n_control < 1 or n_treated < 1 or p0 == p1:
         return float("nan") if p0 == p1 else 0.0
+    # The same approximation as sample_size: pooled variance under no difference, each arm's
+    # own under the difference.
+    p_bar = (p1 * n_treated + p0 * n_control) / (n_treated + n_control)
+    null_se = math.sqrt(p_bar * (1 - p_bar) * (1 / n_control + 1 / n_treated))
     se = math.sqrt(p0 * (1 - p0) / n_control + p1 * (1 - p1) / n_treated)
     if se == 0:
         return 1.0
     z_a = norm.ppf(1 - alpha / 2)
-    return float(norm.cdf(abs(p1 - p0) / se - z_a))
+    return float(norm.cdf((abs(p1 - p0) - z_a * null_se) / se))
