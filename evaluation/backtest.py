@@ -34,6 +34,7 @@ from evaluation import forecast as fc
 from evaluation._plan import TargetPlan, plan_backtest
 from evaluation._summary import ALL, MODELS, POOLED, TARGETS, summarize, tidy_metrics
 from evaluation._windows import Window
+from evaluation.handoff_evidence import handoff_evidence
 from features.frame import known_at_column
 from retain.config import Config
 from retain.errors import RetainError
@@ -253,6 +254,9 @@ def run_backtest(
         summary["survival"] = _survival_section(
             frame, np.asarray(coverage_end), predictions, config, pd.Timestamp(data_end), truth
         )
+    handoffs = handoff_evidence(frame, config, truth)  # None: the data has no handoffs
+    if handoffs is not None:
+        summary["handoff_evidence"] = handoffs
     reason_frame = pd.concat(reasons, ignore_index=True) if reasons else pd.DataFrame()
     return BacktestResult(predictions, tidy, forecast_table, summary, reason_frame)
 
