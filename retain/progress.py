@@ -2,7 +2,7 @@
 
 On a terminal: a live bar on stderr. Piped or in a CI log, a live bar renders nothing until the
 end, so the same calls print plain lines instead: one when a task starts or changes step, one
-when it finishes, and a "still working" line for any task that has been quiet for
+when it finishes, and a `[still working, m:ss]` line for any task that has been quiet for
 `HEARTBEAT_SECONDS` (a step that reports nothing for a minute must not look hung).
 """
 
@@ -120,9 +120,9 @@ class PlainProgress(Progress):
             elapsed = task.elapsed or 0.0
             self._last_line[task_id] = time.monotonic()
         count = f" {completed:g}/{total:g}" if total is not None else ""
-        prefix = "still working: " if still else ""
         suffix = " done" if done else ""
-        line = f"{prefix}{Text.from_markup(description).plain}{count}{suffix} [{_clock(elapsed)}]"
+        clock = f"still working, {_clock(elapsed)}" if still else _clock(elapsed)
+        line = f"{Text.from_markup(description).plain}{count}{suffix} [{clock}]"
         self.console.print(Text(line), highlight=False, soft_wrap=True)
 
     def _beat(self) -> None:

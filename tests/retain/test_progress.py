@@ -63,7 +63,9 @@ def test_a_quiet_step_gets_still_working_lines_and_a_done_line():
         assert seen.wait(timeout=10)
     lines = buffer.getvalue().splitlines()
     assert lines[0].startswith("promote churn: backtest gate [0:0")
-    assert any(line.startswith("still working: promote churn: backtest gate") for line in lines)
+    assert any(
+        line.startswith("promote churn: backtest gate [still working, 0:0") for line in lines
+    )
     assert lines[-1].startswith("promote churn: backtest gate done [")
 
 
