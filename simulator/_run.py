@@ -18,6 +18,8 @@ from retain.files import atomic_path, write_json, write_text
 from simulator import _params as P
 from simulator._calendar import Window
 from simulator._engine import run_chunk
+from simulator._handoffs import STREAM as HANDOFF_STREAM
+from simulator._handoffs import draw_handoffs, handoff_tables, with_effect
 from simulator._plays import truth_document as plays_truth_document
 from simulator._population import draw_population
 from simulator._tables import chunk_tables, schema
@@ -30,9 +32,10 @@ CHUNK_ACCOUNTS = 5_000
 # what the generating process knew: truth (the oracle) and plays_truth (each play's true effect).
 _WRITTEN = ("accounts", "contracts", "usage", "tickets", "contacts", "activities")
 SIMULATED_TABLES: tuple[str, ...] = tuple(
-    name for name in TABLES if name in (*_WRITTEN, "milestones", "surveys", "plays")
+    name for name in TABLES if name in (*_WRITTEN, "milestones", "surveys", "plays", "handoffs")
 )
-OUTPUT_TABLES: tuple[str, ...] = (*SIMULATED_TABLES, "truth", "plays_truth")
+# handoffs_truth: each account's handoff effect on its onboarding (simulator._handoffs).
+OUTPUT_TABLES: tuple[str, ...] = (*SIMULATED_TABLES, "truth", "plays_truth", "handoffs_truth")
 PLAYS_TRUTH_FILE = "plays_truth.json"
 # --snapshot: a year's term plus the grace month before the data ends.
 SNAPSHOT_MONTHS_BEFORE_END = 13
@@ -93,7 +96,9 @@ def simulate(
             size = min(CHUNK_ACCOUNTS, n_accounts - first)
             rng = np.random.default_rng([seed, chunk])
             population = draw_population(rng, size, first, window, billing=billing)
-            result = run_chunk(rng, population, window)
+            handoff_rng = np.random.default_rng([seed, chunk, HANDOFF_STREAM])
+            handoffs = draw_handoffs(handoff_rng, population, window)
+            result = run_chunk(rng, with_effect(population, handoffs), window)
             tables = chunk_tables(
                 result,
                 window,
@@ -101,6 +106,8 @@ def simulate(
                 lead_days=labels.lead_days,
                 min_risk_days=labels.min_risk_days,
             )
+            handoff_schemas = {t: schema(t) for t in ("handoffs", "handoffs_truth")}
+            tables.update(handoff_tables(handoffs, population, window, handoff_schemas))
             for table, frame in tables.items():
                 writers[table].write_table(frame)
             if progress is not None:

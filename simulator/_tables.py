@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from features.contract import TABLES
+from simulator import _handoffs, _plays
 from simulator import _params as P
-from simulator import _plays
 from simulator._calendar import Window
 from simulator._engine import ACTIVITY_TYPES, CONTACT_ROLES, PRIORITIES, SURVEY_KINDS, ChunkResult
 from simulator._truth import SPINES, SURVIVAL_MONTHS, plays_truth_rows, truth_rows
@@ -59,6 +59,8 @@ def schema(table: str) -> pa.Schema:
         ]
     elif table == "plays_truth":
         columns = PLAYS_TRUTH_COLUMNS
+    elif table == "handoffs_truth":
+        columns = _handoffs.TRUTH_COLUMNS
     else:
         columns = [(c.name, c.type) for c in TABLES[table].columns]
     return pa.schema(

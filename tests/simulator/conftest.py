@@ -19,6 +19,7 @@ TABLE_NAMES = (
     "milestones",
     "surveys",
     "plays",
+    "handoffs",
     "truth",
 )
 

@@ -26,8 +26,8 @@ def test_same_seed_writes_identical_files_and_another_seed_differs(tmp_path):
     again = simulate(tmp_path / "b", n_accounts=80, months=12, seed=3)
     other = simulate(tmp_path / "c", n_accounts=80, months=12, seed=4)
     assert _files(first) == _files(again)
-    # nine tables (plays included), truth.parquet, plays_truth.parquet and .json, retain.toml
-    assert len(_files(first)) == 13
+    # ten tables (plays, handoffs), truth, plays_truth (.parquet, .json), handoffs_truth, toml
+    assert len(_files(first)) == 15
     differing = [
         name
         for name in ("contracts", "usage", "tickets", "truth")
