@@ -17,6 +17,7 @@ Issue 16's goal: the build within 3x of the reference.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,13 @@ SELECT count(*), sum(n7), sum(n28), sum(n90) FROM windows
 """
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (every DuckDB thread): robust to the load of
+    other sessions on a shared machine, unlike wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=10_000)
@@ -76,17 +84,17 @@ def main() -> None:
     )
     dates = [d.date() for d in month_starts]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     windows, *_ = connection.execute(
         REFERENCE.format(count=count, file=usage_file), {"dates": dates}
     ).fetchone()
-    reference = time.perf_counter() - started
+    reference, reference_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     usage_rows = connection.execute(f"SELECT count(*) FROM '{usage_file}'").fetchone()[0]
 
     timer = StepTimer()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     frame = build_features(source, config, as_of=list(month_starts), progress=timer)
-    wall = time.perf_counter() - started
+    wall, build_cpu = time.perf_counter() - started, cpu_seconds() - cpu
     steps = dict(timer.marks)
     usage = steps.get("usage", float("nan"))
 
@@ -100,6 +108,10 @@ def main() -> None:
     )
     print(f"build_features: {wall:.1f} s, {len(frame):,} snapshots x {frame.shape[1]} columns")
     print(f"ratio build / reference: {wall / reference:.1f}x (goal: at most 3x)")
+    print(
+        f"CPU seconds: reference {reference_cpu:.1f}, build {build_cpu:.1f} "
+        f"({build_cpu / reference_cpu:.1f}x)"
+    )
     print(f"usage step: {usage:.1f} s, {usage / reference:.1f}x the reference")
     print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")
     print("steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timer.marks))
