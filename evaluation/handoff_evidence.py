@@ -4,12 +4,13 @@ CS practice holds that an incomplete handoff is the commonest source of early ch
 checks the claim on the team's own data, from the feature frame (the handoff family's columns
 and the churn label), without a model:
 
-- each account is counted once, at its first snapshot past `[handoffs] missing_after_days` and
-  within `early_life_days` of its first contract's start (`tenure_days`): by then the handoff
-  should exist, and the snapshot's churn label asks about the account's first renewal (or, on a
-  monthly term, the coming quarter: `features.frame`'s renewal risk);
+- each account is counted once, at its first early-life snapshot with a handoff on record or
+  overdue (`handoff_completeness_first_180d` set: within `[handoffs] early_life_days` of the
+  account's start, and a revision before as_of or `missing_after_days` passed without one); the
+  snapshot's churn label asks about the account's first renewal (or, on a monthly term, the
+  coming quarter: `features.frame`'s renewal risk);
 - its band is the completeness of the latest handoff revision before that snapshot
-  (`[handoffs] evidence_bands`), or "no handoff recorded";
+  (`[handoffs] evidence_bands`), or "no handoff recorded" when it was overdue and missing;
 - per band: accounts, outcomes known, churned, the observed rate with a 95% Wilson interval.
 
 Accounts whose early life lies before the first handoff on record are left out (the team was
@@ -33,7 +34,13 @@ NO_HANDOFF = "no handoff recorded"
 _Z95 = 1.959963984540054  # the standard normal's 97.5% quantile
 # Fewer known outcomes than this in a band: its interval is wide, say so.
 THIN_BAND_OUTCOMES = 30
-_NEEDED = ("account_id", "as_of", "tenure_days", "handoff_completeness", "churn")
+_NEEDED = (
+    "account_id",
+    "as_of",
+    "handoff_completeness",
+    "handoff_completeness_first_180d",
+    "churn",
+)
 
 
 def wilson_interval(churned: int, n: int, z: float = _Z95) -> tuple[float, float] | None:
@@ -70,14 +77,13 @@ def _band(completeness: pd.Series, edges: tuple[float, ...]) -> pd.Series:
 
 
 def early_life_rows(frame: pd.DataFrame, config: Config) -> tuple[pd.DataFrame, int]:
-    """One row per account (its first early-life snapshot past the handoff deadline) with
-    `band`, and the number of accounts left out as before the first handoff on record."""
+    """One row per account (its first early-life snapshot with a handoff on record or overdue)
+    with `band`, and the number of accounts left out as before the first handoff on record."""
     settings = config.handoffs
     rows = frame
     if "spine" in rows and (rows["spine"] == "monthly").any():
         rows = rows[rows["spine"] == "monthly"]
-    tenure = pd.to_numeric(rows["tenure_days"], errors="coerce")
-    early = rows[(tenure > settings.missing_after_days) & (tenure <= settings.early_life_days)]
+    early = rows[pd.to_numeric(rows["handoff_completeness_first_180d"]).notna()]
     first = early.sort_values(["account_id", "as_of"], kind="stable").drop_duplicates("account_id")
     recorded = frame.loc[frame["handoff_completeness"].notna(), "as_of"]
     recording_from = pd.to_datetime(recorded).min()

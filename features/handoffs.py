@@ -7,7 +7,11 @@ in either). Its named fields (`features.contract.HANDOFF_FIELDS`) count as fille
 text field when it is not empty, `champion_named` when true. Completeness is the share filled
 of the fields the source has (a table without a `timeline` column is not scored on it).
 
-"The first contract" is the earliest contract started before as_of (`tenure_days`' start).
+"The first contract" is the earliest contract started before as_of (`tenure_days`' start);
+`days_to_handoff` counts from it. Early life and the missing deadline count from the
+relationship's start, the account's creation or its first contract, whichever is earlier (as
+the outcome family): an export holding only recent contracts must not make a years-old account
+look new. In early life a handoff overdue and still missing has completeness 0 (CS has nothing).
 Accounts-column mapping: one revision per account, handed off at `timestamp_column`, with the
 values as they stand in the accounts table; without a timestamp no snapshot could use them point
 in time, so the config refuses such a mapping (`retain.config.HandoffsConfig`).
@@ -141,6 +145,13 @@ def _first_contract_start(spine: ir.Table, source: DataSource) -> ir.Table:
     return visible.group_by(SNAPSHOT_ID).aggregate(first_start=visible.start_date.min())
 
 
+def _relationship_start(spine: ir.Table, source: DataSource) -> ir.Table:
+    contracts = source.table("contracts").select("account_id", "start_date")
+    accounts = source.table("accounts").select("account_id", start_date="created_at")
+    visible = in_window(spine, contracts.union(accounts), "start_date")
+    return visible.group_by(SNAPSHOT_ID).aggregate(relationship_start=visible.start_date.min())
+
+
 def _first_handoff(spine: ir.Table, revisions: ir.Table) -> ir.Table:
     visible = in_window(spine, revisions.select("account_id", "handed_off_at"), "handed_off_at")
     return visible.group_by(SNAPSHOT_ID).aggregate(first_handoff=visible.handed_off_at.min())
@@ -169,17 +180,26 @@ def days_to_handoff(h: ir.Table) -> ir.Value:
     return days_between(h.first_handoff, h.first_start)
 
 
+def _overdue(h: ir.Table, missing_after_days: int) -> ir.BooleanValue:
+    late = h.as_of > h.relationship_start + days(missing_after_days)
+    return h.handed_off_at.isnull() & late.fill_null(False)
+
+
 def handoff_missing(h: ir.Table, missing_after_days: int) -> ir.Value:
-    """1.0 when no revision exists more than `missing_after_days` after the first start."""
-    overdue = h.as_of > h.first_start + days(missing_after_days)
-    return flag(h.handed_off_at.isnull() & overdue.fill_null(False))
+    """1.0 when no revision exists more than `missing_after_days` after the relationship's
+    start."""
+    return flag(_overdue(h, missing_after_days))
 
 
-def handoff_completeness_first_180d(h: ir.Table, early_life_days: int) -> ir.Value:
+def handoff_completeness_first_180d(
+    h: ir.Table, early_life_days: int, missing_after_days: int
+) -> ir.Value:
     """Completeness while the account is in its early life (as_of within `early_life_days` of
-    the first start), NULL after it."""
-    early = h.as_of <= h.first_start + days(early_life_days)
-    return ibis.ifelse(early.fill_null(False), h.handoff_completeness, ibis.null("float64"))
+    the relationship's start): 0 when the handoff is overdue and missing, NULL while it is not
+    due yet and after early life."""
+    early = (h.as_of <= h.relationship_start + days(early_life_days)).fill_null(False)
+    value = ibis.ifelse(_overdue(h, missing_after_days), real(0.0), h.handoff_completeness)
+    return ibis.ifelse(early, value, ibis.null("float64"))
 
 
 def handoffs_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table | None:
@@ -192,8 +212,10 @@ def handoffs_features(spine: ir.Table, source: DataSource, config: Config) -> ir
     )
     first_start = _first_contract_start(spine, source)
     first_handoff = _first_handoff(spine, revisions)
+    relationship = _relationship_start(spine, source)
     h = latest.left_join(first_start, SNAPSHOT_ID).drop(f"{SNAPSHOT_ID}_right")
     h = h.left_join(first_handoff, SNAPSHOT_ID).drop(f"{SNAPSHOT_ID}_right")
+    h = h.left_join(relationship, SNAPSHOT_ID).drop(f"{SNAPSHOT_ID}_right")
     h = h.mutate(handoff_completeness=handoff_completeness(h, fields))
     per_snapshot = h.select(
         SNAPSHOT_ID,
@@ -203,7 +225,7 @@ def handoffs_features(spine: ir.Table, source: DataSource, config: Config) -> ir
         handoff_champion_named=_field_flag(h, "champion_named", fields),
         days_to_handoff=days_to_handoff(h),
         handoff_completeness_first_180d=handoff_completeness_first_180d(
-            h, settings.early_life_days
+            h, settings.early_life_days, settings.missing_after_days
         ),
     )
     return attach(spine, per_snapshot, counts=COUNTS, values=VALUES)

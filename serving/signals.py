@@ -112,22 +112,25 @@ def _handoff_gaps(row: Mapping[str, Any]) -> list[str]:
     return gaps
 
 
+def _early_handoff(row: Mapping[str, Any]) -> bool:
+    # Set only in early life, once a handoff is on record or overdue (0 when missing).
+    return _number(row, "handoff_completeness_first_180d") is not None
+
+
 def _handoff_missing_early(row: Mapping[str, Any], config: Config) -> bool:
-    tenure = _number(row, "tenure_days")
-    early = tenure is not None and tenure <= config.handoffs.early_life_days
-    return early and _at_least(row, "handoff_missing", 0.5)
+    return _early_handoff(row) and _at_least(row, "handoff_missing", 0.5)
 
 
 def _handoff_incomplete(row: Mapping[str, Any], config: Config) -> bool:
-    # handoff_completeness_first_180d is set only in early life and with a handoff on record.
-    early_handoff = _number(row, "handoff_completeness_first_180d") is not None
-    return (early_handoff and bool(_handoff_gaps(row))) or _handoff_missing_early(row, config)
+    return _early_handoff(row) and (
+        bool(_handoff_gaps(row)) or _at_least(row, "handoff_missing", 0.5)
+    )
 
 
 def _handoff_incomplete_text(row: Mapping[str, Any], config: Config) -> str:
     if _handoff_missing_early(row, config):
         days = config.handoffs.missing_after_days
-        return f"Handoff missing more than {days} days after the contract started"
+        return f"No handoff more than {days} days after the account started"
     return "Handoff incomplete: " + ", ".join(_handoff_gaps(row))
 
 
@@ -156,7 +159,6 @@ SIGNAL_FEATURES: tuple[str, ...] = (
     "handoff_success_criteria",
     "handoff_champion_named",
     "handoff_missing",
-    "tenure_days",
 )
 
 

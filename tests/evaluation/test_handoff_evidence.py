@@ -27,13 +27,19 @@ def test_band_names_from_the_edges():
     assert band_names((0.5, 0.8)) == ["under 50%", "50-80%", "80% and up"]
 
 
-def _snapshot(account: str, as_of: str, tenure: float, completeness: float, churn: float):
+def _snapshot(account: str, as_of: str, days_in: float, completeness: float, churn: float):
+    """A snapshot `days_in` after the account started; the early-life column as the handoff
+    family sets it (30-day deadline, 180 days of early life)."""
+    if days_in > 180 or (math.isnan(completeness) and days_in <= 30):
+        early = NAN  # after early life, or no handoff but not due yet
+    else:
+        early = 0.0 if math.isnan(completeness) else completeness
     return {
         "account_id": account,
         "as_of": pd.Timestamp(as_of),
         "spine": "monthly",
-        "tenure_days": tenure,
         "handoff_completeness": completeness,
+        "handoff_completeness_first_180d": early,
         "churn": churn,
     }
 
@@ -44,8 +50,8 @@ def _frame() -> pd.DataFrame:
     for k in range(10):
         rows.append(_snapshot(f"low{k}", "2024-04-01", 40, 2 / 6, 1.0 if k < 4 else 0.0))
     # Five with 5 of 6 (80% and up) 60 days in: none churned. One also has a later snapshot
-    # that churned (not its first past the deadline: ignored) and an earlier one 20 days in
-    # (before the 30-day deadline: not yet counted).
+    # that churned (not its first: ignored) and an earlier one 20 days in with no handoff yet
+    # (not due before the 30-day deadline: not counted).
     for k in range(5):
         rows.append(_snapshot(f"high{k}", "2024-05-01", 60, 5 / 6, 0.0))
     rows.append(_snapshot("high0", "2024-06-01", 91, 5 / 6, 1.0))

@@ -110,6 +110,9 @@ def test_handoff_missing_only_after_the_configured_days_and_a_late_one_clears_it
     frame = build(_frames(_revision(start + pd.Timedelta(days=45), **FULL), start=start), dates)
     assert frame["handoff_missing"].tolist() == [0.0, 1.0, 1.0, 0.0]  # day 30: not yet past
     assert frame["days_to_handoff"].isna().tolist() == [True, True, True, False]
+    # In early life an overdue, missing handoff is nothing handed off; before it is due, unknown.
+    early = frame["handoff_completeness_first_180d"]
+    assert pd.isna(early.iloc[0]) and early.iloc[1:].tolist() == [0.0, 0.0, 1.0]
     ten = Config().with_overrides({"handoffs": {"missing_after_days": 10}})
     assert (
         row(build(_frames(start=start), [start + pd.Timedelta(days=11)], ten, "2025-06-01"), "b1")[
@@ -127,6 +130,18 @@ def test_early_life_completeness_up_to_180_days_after_the_first_start():
     assert frame["handoff_completeness"].tolist() == pytest.approx([2 / 6] * 3)
     early = frame["handoff_completeness_first_180d"]
     assert early.iloc[:2].tolist() == pytest.approx([2 / 6] * 2) and pd.isna(early.iloc[2])
+
+
+def test_early_life_and_the_deadline_count_from_the_account_when_it_predates_the_contract():
+    # The export holds only the contract from 2024-03-01; the account exists since 2023-01-01.
+    frames = _frames(start=T("2024-03-01"))
+    frames["accounts"]["created_at"] = [T("2023-01-01")]
+    r = row(build(frames, [T("2024-04-01")]), "b1")
+    assert r["handoff_missing"] == 1.0  # 456 days since the account started
+    assert pd.isna(r["handoff_completeness_first_180d"])  # not early life
+    frames["handoffs"] = pd.DataFrame([_revision(T("2024-03-11"), **FULL)])
+    r = row(build(frames, [T("2024-04-01")]), "b1")
+    assert r["days_to_handoff"] == 10.0  # from the first contract's start
 
 
 def test_completeness_counts_the_fields_the_source_has_and_blank_text_is_not_filled():

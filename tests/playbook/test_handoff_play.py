@@ -17,9 +17,10 @@ CONFIG = Config()
 NAN = math.nan
 
 
-def _row(tenure: float, early: float, success: float, champion: float, missing: float) -> dict:
+def _row(early: float, success: float, champion: float, missing: float) -> dict:
+    """The handoff features of a snapshot; `early` is handoff_completeness_first_180d (set in
+    the first 180 days once a handoff is on record or overdue: 0 when missing)."""
     return {
-        "tenure_days": tenure,
         "handoff_completeness_first_180d": early,
         "handoff_success_criteria": success,
         "handoff_champion_named": champion,
@@ -35,23 +36,16 @@ def _handoff_text(row: dict) -> str | None:
 @pytest.mark.parametrize(
     ("row", "text"),
     [
-        (_row(40, 2 / 6, 0, 0, 0), "Handoff incomplete: no success criteria, no champion"),
-        (_row(40, 4 / 6, 1, 0, 0), "Handoff incomplete: no champion"),
-        (_row(40, 4 / 6, 0, 1, 0), "Handoff incomplete: no success criteria"),
+        (_row(2 / 6, 0, 0, 0), "Handoff incomplete: no success criteria, no champion"),
+        (_row(4 / 6, 1, 0, 0), "Handoff incomplete: no champion"),
+        (_row(4 / 6, 0, 1, 0), "Handoff incomplete: no success criteria"),
         # The source has no champion_named column: that is no gap.
-        (_row(40, 3 / 5, 0, NAN, 0), "Handoff incomplete: no success criteria"),
-        (_row(40, 5 / 6, 1, 1, 0), None),  # both there: the rest is no alarm
-        (
-            _row(45, NAN, NAN, NAN, 1),
-            "Handoff missing more than 30 days after the contract started",
-        ),
-        (
-            _row(180, NAN, NAN, NAN, 1),
-            "Handoff missing more than 30 days after the contract started",
-        ),
-        (_row(181, NAN, NAN, NAN, 1), None),  # past early life: history, not an alert
-        (_row(200, NAN, 0, 0, 0), None),  # the early-life completeness is NaN after 180 days
-        (_row(20, NAN, NAN, NAN, 0), None),  # no handoff yet, not overdue
+        (_row(3 / 5, 0, NAN, 0), "Handoff incomplete: no success criteria"),
+        (_row(5 / 6, 1, 1, 0), None),  # both there: the rest is no alarm
+        (_row(0.0, NAN, NAN, 1), "No handoff more than 30 days after the account started"),
+        (_row(NAN, NAN, NAN, 1), None),  # missing, but past early life: history, not an alert
+        (_row(NAN, 0, 0, 0), None),  # incomplete, but past early life
+        (_row(NAN, NAN, NAN, 0), None),  # no handoff yet, not overdue
         ({}, None),  # a source without handoffs raises nothing
     ],
 )
@@ -81,10 +75,10 @@ def test_the_default_playbook_gives_an_incomplete_handoff_its_play_after_onboard
     stalled = {"onboarding_stalled": 1.0}
     scores = _scores(
         [
-            ("n1", "yellow", _row(40, 2 / 6, 0, 0, 0), {}),
-            ("n2", "yellow", _row(45, NAN, NAN, NAN, 1), {}),
-            ("n3", "red", _row(100, 1 / 6, 0, 0, 0), stalled),
-            ("n4", "yellow", _row(40, 1.0, 1, 1, 0), {}),
+            ("n1", "yellow", _row(2 / 6, 0, 0, 0), {}),
+            ("n2", "yellow", _row(0.0, NAN, NAN, 1), {}),
+            ("n3", "red", _row(1 / 6, 0, 0, 0), stalled),
+            ("n4", "yellow", _row(1.0, 1, 1, 0), {}),
         ]
     )
     plays = recommend(scores, None, CONFIG, expansion_ready_from=0.5)
