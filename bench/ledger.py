@@ -28,6 +28,21 @@ import time
 from pathlib import Path
 
 
+class _Clock:
+    """Wall and CPU seconds of a block: the machine is shared, so both are printed."""
+
+    def __enter__(self) -> _Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+    def __str__(self) -> str:
+        return f"{self.wall:.1f} s ({self.cpu:.1f} s CPU)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/demo")
@@ -56,7 +71,7 @@ def main() -> None:
     )
     from serving.movers import ModelResolver, changes_for, frame_from_rows
     from serving.scoring import load_model_pair, save_model_pair
-    from serving.store import write_store
+    from serving.store import build_store, write_store
     from training.change import ScoreFunction, explain_change
     from training.segmented import SegmentedModel
 
@@ -73,28 +88,26 @@ def main() -> None:
         },
     )
     frame = pd.read_parquet(args.features)
-    started = time.perf_counter()
-    fitted = {}
-    for target in ("churn", "expansion"):
-        rows = frame.loc[known_label_mask(frame, target)]
-        fitted[target] = SegmentedModel(target=target, config=config).fit(rows, rows[target])
+    with _Clock() as fitting:
+        fitted = {}
+        for target in ("churn", "expansion"):
+            rows = frame.loc[known_label_mask(frame, target)]
+            fitted[target] = SegmentedModel(target=target, config=config).fit(rows, rows[target])
     save_model_pair(fitted["churn"], fitted["expansion"], work / "models", frame)
-    print(f"fitted the model pair on {len(frame)} rows in {time.perf_counter() - started:.0f} s")
+    print(f"fitted the model pair on {len(frame)} rows in {fitting}")
     print(f"churn segments: {fitted['churn'].segment_strategy_}")
     models = load_model_pair(config)
 
     for as_of in (args.before, args.after):
         snapshot = build_snapshot(args.data, config, as_of)
-        started = time.perf_counter()
-        results = score_snapshot(snapshot, models, config)
-        scored = time.perf_counter() - started
-        started = time.perf_counter()
-        write_store(config.serving.store_path, snapshot, models, results, config=config)
-        recorded = time.perf_counter() - started
+        with _Clock() as scored:
+            results = score_snapshot(snapshot, models, config)
+        with _Clock() as recorded:
+            write_store(config.serving.store_path, snapshot, models, results, config=config)
         moved = sum(1 for r in results if "change" in r)
         print(
-            f"scored {len(results)} accounts at {as_of} in {scored:.1f} s (with changes for "
-            f"{moved}); ledger append + store rebuild {recorded:.1f} s"
+            f"scored {len(results)} accounts at {as_of} in {scored} (with changes for "
+            f"{moved}); ledger append + store rebuild {recorded}"
         )
 
     folder = ledger_folder(config)
@@ -131,18 +144,18 @@ def main() -> None:
     )
 
     resolver = ModelResolver(config, models)
-    started = time.perf_counter()
-    changes = changes_for(both, previous, resolver, top=config.serving.top_k_reasons)
-    book = time.perf_counter() - started
+    with _Clock() as book:
+        changes = changes_for(both, previous, resolver, top=config.serving.top_k_reasons)
     singles = both.head(args.singles)
-    started = time.perf_counter()
-    for i in range(len(singles)):
-        changes_for(singles.iloc[[i]], previous, resolver, top=config.serving.top_k_reasons)
-    single = (time.perf_counter() - started) / max(1, len(singles))
+    with _Clock() as alone:
+        for i in range(len(singles)):
+            changes_for(singles.iloc[[i]], previous, resolver, top=config.serving.top_k_reasons)
+    n = max(1, len(singles))
     print(
-        f"explanation time: {1000 * book / len(both):.2f} ms per account for the whole book "
-        f"({len(both)} in {book:.1f} s, sentences included); {1000 * single:.0f} ms for one "
-        f"account alone (mean of {len(singles)})"
+        f"explanation time: {1000 * book.wall / len(both):.2f} ms per account for the whole "
+        f"book ({1000 * book.cpu / len(both):.2f} ms CPU; {len(both)} in {book}, sentences "
+        f"included); {1000 * alone.wall / n:.0f} ms for one account alone "
+        f"({1000 * alone.cpu / n:.0f} ms CPU; mean of {n})"
     )
     biggest = max(changes.values(), key=lambda c: abs(c["points"]))
     print(f"example: {biggest['text']}")
@@ -162,27 +175,25 @@ def main() -> None:
     timings = []
     for run in range(2):
         rows_big = big if run == 0 else big.assign(arr=big["arr"] * 1.01)  # new feature hash
-        started = time.perf_counter()
-        rows = ledger_rows(rows_big, big_results, models)
-        built = time.perf_counter() - started
-        started = time.perf_counter()
-        appended = append_run(target, rows)
-        written = time.perf_counter() - started
+        with _Clock() as built:
+            rows = ledger_rows(rows_big, big_results, models)
+        with _Clock() as written:
+            appended = append_run(target, rows)
         timings.append((built, written, appended))
-    size = sum(p.stat().st_size for p in target.rglob("*.parquet")) / 2
-    started = time.perf_counter()
-    back = read_history(target)
-    read = time.perf_counter() - started
-    started = time.perf_counter()
-    noop = append_run(target, rows)
-    rerun = time.perf_counter() - started
+    sizes = [p.stat().st_size for p in target.rglob("*.parquet")]
+    with _Clock() as read:
+        back = read_history(target)
+    with _Clock() as rerun:
+        noop = append_run(target, rows)
+    with _Clock() as store:
+        build_store(work / "store-200k.duckdb", target)
     built, written, appended = timings[1]
     print(
-        f"ledger per 100k scores: {size / 1e6:.1f} MB on disk; building the rows (margins, "
-        f"features JSON, hashes) {built:.1f} s; key check + write {written:.1f} s into a ledger "
-        f"already holding 100k ({appended.appended} appended; first run {timings[0][1]:.1f} s); "
-        f"a rerun of the same rows {rerun:.1f} s and appends {noop.appended}; reading all "
-        f"{len(back)} rows back {read:.1f} s"
+        f"ledger per 100k scores: {sum(sizes) / len(sizes) / 1e6:.1f} MB per run file; "
+        f"building the rows (margins, features JSON, hashes) {built}; key check + write "
+        f"{written} into a ledger already holding 100k ({appended.appended} appended; first "
+        f"run {timings[0][1]}); a rerun of the same rows {rerun}, appends {noop.appended}; "
+        f"reading all {len(back)} rows back {read}; the store from them {store}"
     )
 
 
