@@ -214,11 +214,11 @@ CATALOGUE: dict[str, Entry] = {
     ),
     # handoff (features/handoffs.py): completeness is a driver, CS can still complete it
     "handoff_completeness": _format(
-        "Handoff completeness", "percent", "Sales handoff {v:.0f}% complete", 100.0
+        "Handoff completeness", "ratio", "Sales handoff {v:.0f}% complete", 100.0
     ),
     "handoff_completeness_first_180d": _format(
         "Handoff completeness (first 180 days)",
-        "percent",
+        "ratio",  # a share 0-1: the peer comparison shows it x100 too
         "Sales handoff {v:.0f}% complete in the first 180 days",
         100.0,
     ),

@@ -95,3 +95,12 @@ def test_the_default_playbook_gives_an_incomplete_handoff_its_play_after_onboard
     assert n1.reason == "Handoff incomplete: no success criteria, no champion"
     assert (n1.due_date, n1.review_date) == (pd.Timestamp("2026-10-08"), pd.Timestamp("2026-10-22"))
     assert n1.owner == "c1" and n1.arm == "treated"  # control_share 0: never held back
+
+
+def test_handoff_reasons_read_as_percentages_and_only_completeness_is_a_driver():
+    from serving.catalogue import CATALOGUE, is_driver, short_value
+
+    assert CATALOGUE["handoff_completeness"].render(0.5) == "Sales handoff 50% complete"
+    assert short_value("handoff_completeness_first_180d", 5 / 6) == "83%"  # the peer median
+    assert is_driver("handoff_completeness") and is_driver("handoff_missing")
+    assert not is_driver("days_to_handoff")  # when sales handed off: context
