@@ -78,6 +78,7 @@ def evaluate(
             segments=segments,
             progress=lambda name: progress.update(task, advance=1, description=name),
         )
+    result = _json_ready(result)
     result["data"] = str(data)
     out.mkdir(parents=True, exist_ok=True)
     html = render_effects_report(result, data=str(data))
@@ -86,6 +87,17 @@ def evaluate(
         result["mlflow"] = _log_run(result, out, config)
     write_json(out / EFFECTS_FILE, result)
     _print_summary(result, out)
+
+
+def _json_ready(value):
+    """NaN (an empty arm, an undefined power) as null: strict JSON readers refuse NaN."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 def _metric_key(*parts: str) -> str:

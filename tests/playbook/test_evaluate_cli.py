@@ -66,7 +66,9 @@ def _matched_known(book: Path, outcome: str) -> pd.DataFrame:
 
 def test_every_play_is_estimated_with_its_design(book, evaluated):
     out, output, _ = evaluated
-    result = json.loads((out / "plays_effects.json").read_text())
+    text = (out / "plays_effects.json").read_text()
+    assert "NaN" not in text  # strict JSON
+    result = json.loads(text)
     truth = json.loads((book / "plays_truth.json").read_text())
     designs = {p["play"]: p["design"] for p in result["plays"]}
     expected = {
