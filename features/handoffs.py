@@ -177,7 +177,9 @@ def _field_flag(h: ir.Table, field: str, fields: tuple[str, ...]) -> ir.Value:
 def days_to_handoff(h: ir.Table) -> ir.Value:
     """Days from the first contract's start to the first revision (negative: handed off
     before the contract started)."""
-    return days_between(h.first_handoff, h.first_start)
+    # Whole seconds: Spark's epoch seconds drop the fraction DuckDB keeps, and CRM handoff
+    # times carry sub-second parts (the engines would differ by up to a second).
+    return days_between(h.first_handoff.truncate("s"), h.first_start.truncate("s"))
 
 
 def _overdue(h: ir.Table, missing_after_days: int) -> ir.BooleanValue:
