@@ -4,9 +4,10 @@
 `features._spark.SparkSource`, then scores it with `mapInPandas`: every executor rebuilds the
 model pair from the saved artifact files (LightGBM text models, the missing-value policies and
 the survival model as JSON), which travel as bytes in one broadcast, never as pickled model
-objects. Each Arrow batch goes through the very functions the DuckDB path uses
-(`serving.scoring.score_frame`, `serving.survival.add_survival`, `serving.batch.results_frame`
-and `flat_csv_frame`), so the two engines give the same rows: probabilities, bands, reasons.
+objects. Each Arrow batch goes through the DuckDB path's own functions
+(`serving.batch.score_snapshot`, so every per-row step it has: scores, reasons, survival curves,
+recommended plays; then `results_frame` and `flat_csv_frame`), so the two engines give the same
+rows. The change since the last run reads the ledger: it is added on the driver.
 
 Spark writes the scores and the CRM file as folders of part files (`x.parquet/`, `x.csv/`, one
 header per part), with the columns of the DuckDB path's files. The score store stays a DuckDB
@@ -34,9 +35,9 @@ import pandas as pd
 
 from retain.config import Config
 from retain.errors import RetainError
-from serving.batch import CHUNK_ROWS, flat_csv_frame, output_paths, results_frame
-from serving.scoring import ModelInfo, ModelPair, score_frame
-from serving.survival import SURVIVAL_FOLDER, add_survival
+from serving.batch import flat_csv_frame, output_paths, results_frame, score_snapshot
+from serving.scoring import ModelInfo, ModelPair
+from serving.survival import SURVIVAL_FOLDER
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -50,8 +51,6 @@ RESULT_COLUMN = "_result"
 # Columns of the scores that are numbers, or missing where there is no survival model (the
 # DuckDB path leaves them as None objects; on Spark they are doubles with nulls).
 _NUMERIC_OBJECTS = ("expected_months_retained",)
-# Date columns of the CRM file (`flat_csv_frame` turns them into dates).
-_CSV_DATES = ("as_of", "renewal_date", "churn_window_end")
 
 
 @dataclass(frozen=True)
@@ -106,57 +105,62 @@ def files_digest(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-# Per Python worker: the model pair of each job digest, read once (a worker scores many batches).
-_LOADED: dict[str, tuple[ModelPair, Any]] = {}
+# Per Python worker: the model pair of each job digest and the config that points at its
+# folder, read once (a worker scores many batches). The folder lives as long as the worker.
+_LOADED: dict[str, tuple[ModelPair, Config]] = {}
 
 
-def _load_job_models(job: ScoringJob) -> tuple[ModelPair, SurvivalModel | None]:
-    """Rebuild the boosters, policies and survival model from the job's files."""
+def _load_job_models(job: ScoringJob) -> tuple[ModelPair, Config]:
+    """Rebuild the boosters and policies from the job's files, in a folder laid out as
+    `serving.model_path` (the survival model is read from it by `serving.batch`)."""
     if job.digest in _LOADED:
         return _LOADED[job.digest]
+    import atexit
+
     from training.missing_policy import MissingPolicy
     from training.segmented import SegmentedModel
-    from training.survival import SurvivalModel
 
-    with tempfile.TemporaryDirectory(prefix="retain-spark-models-") as tmp:
-        root = Path(tmp)
-        for name, content in job.files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        pair = ModelPair(
-            churn=SegmentedModel.load(root / "churn"),
-            expansion=SegmentedModel.load(root / "expansion"),
-            churn_info=job.churn_info,
-            expansion_info=job.expansion_info,
-            churn_policy=MissingPolicy.load(root / "churn"),
-            expansion_policy=MissingPolicy.load(root / "expansion"),
-        )
-        folder = root / SURVIVAL_FOLDER
-        survival = SurvivalModel.load(folder) if folder.is_dir() else None
-    _LOADED[job.digest] = (pair, survival)
-    return pair, survival
+    root = Path(tempfile.mkdtemp(prefix="retain-spark-models-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    for name, content in job.files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    pair = ModelPair(
+        churn=SegmentedModel.load(root / "churn"),
+        expansion=SegmentedModel.load(root / "expansion"),
+        churn_info=job.churn_info,
+        expansion_info=job.expansion_info,
+        churn_policy=MissingPolicy.load(root / "churn"),
+        expansion_policy=MissingPolicy.load(root / "expansion"),
+    )
+    config = job.config.with_overrides({"serving": {"model_path": str(root)}})
+    _LOADED[job.digest] = (pair, config)
+    return pair, config
 
 
 def score_pandas(
-    snapshot: pd.DataFrame,
-    models: ModelPair,
-    survival: SurvivalModel | None,
-    config: Config,
-    *,
-    with_reasons: bool = True,
+    snapshot: pd.DataFrame, models: ModelPair, config: Config, *, with_reasons: bool = True
 ) -> pd.DataFrame:
     """The scores rows of `snapshot` (`serving.batch.results_frame` columns, numbers typed)
-    plus RESULT_COLUMN: what one Spark batch becomes. Chunked as `serving.batch` chunks."""
-    results: list[dict[str, Any]] = []
-    for start in range(0, len(snapshot), CHUNK_ROWS):
-        chunk = snapshot.iloc[start : start + CHUNK_ROWS]
-        results += score_frame(chunk, models, config, with_reasons=with_reasons)
-    add_survival(results, snapshot, survival, config)
+    plus RESULT_COLUMN: what one Spark batch becomes. `serving.batch.score_snapshot` itself
+    (every per-row step of the DuckDB path), without the change since the last run, which
+    needs the ledger and is added on the driver."""
+    results = score_snapshot(
+        snapshot.reset_index(drop=True),
+        models,
+        config,
+        with_reasons=with_reasons,
+        with_change=False,
+    )
     scored = results_frame(snapshot.reset_index(drop=True), results, models)
     for column in scored.columns:
         if column in _NUMERIC_OBJECTS or column.startswith("survival_"):
             scored[column] = pd.to_numeric(scored[column], errors="coerce").astype(np.float64)
+        elif column.endswith("_date") and scored[column].dtype.kind == "O":
+            # Dates as Python objects (None where there is none): one Spark type per column,
+            # whatever the first row holds.
+            scored[column] = pd.to_datetime(scored[column])
     scored[RESULT_COLUMN] = [json.dumps(r) for r in results]
     return scored
 
@@ -164,10 +168,10 @@ def score_pandas(
 def _score_batches(batches: Iterator[pd.DataFrame], job: Any) -> Iterator[pd.DataFrame]:
     """The mapInPandas function: runs on the executors."""
     job = job.value  # the broadcast ScoringJob
-    models, survival = _load_job_models(job)
+    models, config = _load_job_models(job)
     for batch in batches:
         if len(batch):
-            yield score_pandas(batch, models, survival, job.config, with_reasons=job.with_reasons)
+            yield score_pandas(batch, models, config, with_reasons=job.with_reasons)
 
 
 def _flat_batches(batches: Iterator[pd.DataFrame], k: int) -> Iterator[pd.DataFrame]:
@@ -278,7 +282,7 @@ def score_dataframe(
     sample = snapshot.limit(1).toPandas()
     if len(sample) == 0:
         raise RetainError("The snapshot has no rows; nothing to score")
-    schema = spark_schema(score_pandas(sample, models, survival, config, with_reasons=with_reasons))
+    schema = spark_schema(score_pandas(sample, models, config, with_reasons=with_reasons))
     files = model_files(models, survival)
     job = ScoringJob(
         files=files,
@@ -302,9 +306,14 @@ def scores_columns(scored: DataFrame) -> list[str]:
 
 def csv_dataframe(scores: DataFrame, k: int) -> DataFrame:
     """The CRM view of the scores (`serving.batch.flat_csv_frame` on each batch)."""
+    from pyspark.sql import types as T
+
     sample = scores.limit(1).toPandas()
     flat = flat_csv_frame(sample, k)
-    schema = spark_schema(flat, dates=tuple(c for c in _CSV_DATES if c in flat.columns))
+    # Every timestamp of the scores is a date in the CSV (as_of, renewal_date, previous_as_of,
+    # ...), whether or not the sample row has one.
+    stamps = {f.name for f in scores.schema.fields if isinstance(f.dataType, T.TimestampNTZType)}
+    schema = spark_schema(flat, dates=tuple(c for c in flat.columns if c in stamps))
 
     def flatten(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         return _flat_batches(batches, k)
