@@ -27,6 +27,7 @@ from retain.errors import RetainError
 from serving._bounds import below_minimum, minimums
 from serving._errors import error_payload
 from serving.auth import api_tokens
+from serving.plays import add_recommended_plays
 from serving.schemas import AccountFeatures
 from serving.scoring import (
     MissingValuesError,
@@ -241,12 +242,14 @@ class ScoringApi:
         try:
             results = score_frame(frame, self.models, self.config)
             add_survival(results, frame, self._survival, self.config)
+            add_recommended_plays(results, frame, self.models, self.config)
             self._record(frame, results)
         except MissingValuesError as error:
             # "reject": a stored snapshot lacking features is a per-account error, not a 500.
             complete = [i for i, names in enumerate(error.missing) if not names]
             partial = score_frame(frame.iloc[complete], self.models, self.config)
             add_survival(partial, frame.iloc[complete], self._survival, self.config)
+            add_recommended_plays(partial, frame.iloc[complete], self.models, self.config)
             self._record(frame.iloc[complete], partial)
             scored = iter(partial)
             return [
@@ -325,6 +328,7 @@ class ScoringApi:
         try:
             results = score_frame(frame, self.models, self.config)
             add_survival(results, frame, self._survival, self.config)
+            add_recommended_plays(results, frame, self.models, self.config)
         except MissingValuesError as error:
             detail = [
                 {

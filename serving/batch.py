@@ -21,6 +21,7 @@ from retain.config import Config
 from retain.errors import RetainError
 from retain.files import write_csv, write_parquet
 from retain.progress import progress_bar
+from serving.plays import add_recommended_plays, recommended_columns
 from serving.scoring import ModelPair, score_frame
 from serving.survival import add_survival, load_survival_model, survival_at_month
 
@@ -88,6 +89,7 @@ def score_snapshot(
         from serving.movers import add_changes
 
         add_changes(results, snapshot, models, config, with_trend=True)
+    add_recommended_plays(results, snapshot, models, config)
     return results
 
 
@@ -133,18 +135,20 @@ def results_frame(
     ]
     frame["change"] = [json.dumps(r.get("change")) for r in results]
     frame["trend"] = [json.dumps(r.get("trend")) for r in results]
+    for column, values in recommended_columns(results).items():
+        frame[column] = values
     return frame
 
 
 def flat_csv_frame(scored: pd.DataFrame, k: int) -> pd.DataFrame:
     """The CRM-import view: no JSON, one text column per reason and one for the signals."""
     json_columns = ["reasons", "expansion_reasons", "signals", "survival", "context", "data_gaps"]
-    json_columns += ["change", "trend"]
+    json_columns += ["change", "trend", "recommended_plays"]
     flat = scored.drop(columns=[c for c in json_columns if c in scored.columns]).copy()
     flat["as_of"] = flat["as_of"].dt.date
     if "change" in scored:
         flat["change"] = [(json.loads(c) or {}).get("text", "") for c in scored["change"]]
-    for column in ("renewal_date", "churn_window_end", "previous_as_of"):
+    for column in ("renewal_date", "churn_window_end", "previous_as_of", "next_play_review_date"):
         if column in flat:
             flat[column] = pd.to_datetime(flat[column]).dt.date
     reasons = [json.loads(r) for r in scored["reasons"]]

@@ -161,6 +161,7 @@ def review_context(
             "signals": [s["text"] for s in json.loads(row["signals"])],
             "trend_svg": Markup(trend_svg(_json_value(row, "trend"), models.bands)),
             "change": _change_view(change),
+            "plays": _plays_view(_json_list(row, "recommended_plays")),
         }
 
     segments = []
@@ -210,12 +211,70 @@ def review_context(
         "at_risk": [account(row) for _, row in at_risk.iterrows()],
         "expansion": [account(row) for _, row in candidates.iterrows()],
         "moves": moves,
+        "owners": _owners_view(frame),
         "previous_as_of": changes[0]["previous_as_of"] if changes else None,
         "compared": len(changes),
         "moved_up": sum(1 for c in changes if c["points"] >= 0.5),
         "moved_down": sum(1 for c in changes if c["points"] <= -0.5),
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _plays_view(plays: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The account's plays for the "what to do" column; a control-arm play is held back."""
+    return [
+        {
+            "play": p["play"].replace("_", " "),
+            "owner": p.get("owner") or "–",
+            "due": p.get("due_date") or "–",
+            "review": p.get("review_date") or "–",
+            "reason": p.get("reason") or "",
+            "held_back": p.get("arm") == "control",
+        }
+        for p in plays
+    ]
+
+
+def _owners_view(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per owner: the accounts whose play (rank 1) is theirs to run, red ones, the next due
+    date and the ARR at stake; held-back (control) plays are counted apart, not as work."""
+    rows = []
+    for _, row in frame.iterrows():
+        plays = _json_list(row, "recommended_plays")
+        if plays:
+            first = plays[0]
+            rows.append(
+                {
+                    "owner": first.get("owner") or "unassigned",
+                    "held_back": first.get("arm") == "control",
+                    "red": row["health_band"] == "red",
+                    "due": first.get("due_date") or "",
+                    "arr": float(first.get("arr_at_stake") or 0.0),
+                    "play": first["play"],
+                }
+            )
+    if not rows:
+        return []
+    plays = pd.DataFrame(rows)
+    owners = []
+    for owner, group in plays.groupby("owner", sort=True):
+        run = group[~group["held_back"]]
+        owners.append(
+            {
+                "owner": owner,
+                "plays": len(run),
+                "red": int(run["red"].sum()),
+                "held_back": int(group["held_back"].sum()),
+                "next_due": min((d for d in run["due"] if d), default="–"),
+                "arr_at_stake": _money(float(run["arr"].sum())),
+                "top_plays": ", ".join(
+                    f"{name.replace('_', ' ')} ({count})"
+                    for name, count in run["play"].value_counts().head(3).items()
+                ),
+            }
+        )
+    owners.sort(key=lambda o: (-o["red"], -o["plays"], str(o["owner"])))
+    return owners
 
 
 def _change_view(change: dict[str, Any]) -> dict[str, Any] | None:

@@ -155,6 +155,25 @@ class ScoreChange(BaseModel):
     method: str
 
 
+class RecommendedPlay(BaseModel):
+    """A play of the `[playbook]` that fired for the account (see playbook.recommend)."""
+
+    play: str
+    kind: Literal["risk", "expansion"]
+    rank: int = Field(description="1 is the account's play; the others fired too")
+    owner: str = Field(description="The account's CSM, or the playbook's unassigned owner")
+    owner_role: str | None = None
+    due_date: str | None = Field(default=None, description="ISO date the play is due")
+    review_date: str | None = Field(default=None, description="ISO date to review its effect")
+    reason: str = Field(description="What opened the play (a signal, a driver, a band, ...)")
+    arm: Literal["treated", "control"] = Field(
+        description="control: held back by the play's control_share so its effect can be "
+        "measured; do not run it"
+    )
+    arr_at_stake: float | None = None
+    description: str | None = None
+
+
 class AccountResult(BaseModel):
     """One account's answer; on a per-account problem only `account_id` and `error` are set."""
 
@@ -202,6 +221,10 @@ class AccountResult(BaseModel):
         default=None,
         description="Since the account's previous scored snapshot (absent for /score and for "
         "an account scored once)",
+    )
+    recommended_plays: list[RecommendedPlay] = Field(
+        default_factory=list,
+        description="The plays of the playbook that fired, in rank order (empty when none)",
     )
     error: str | None = None
 

@@ -133,3 +133,46 @@ def test_what_moved_comes_from_the_ledger_trend_and_change(trained: dict, models
     html = out.read_text()
     assert "What moved since 2024-07-01" in html
     assert moves[0]["change"]["movers"][0] in html.replace("&#39;", "'")
+
+
+def _play(name: str, owner: str, arm: str = "treated", arr: float = 0.0) -> dict:
+    return {
+        "play": name,
+        "kind": "risk",
+        "rank": 1,
+        "owner": owner,
+        "owner_role": "csm",
+        "due_date": "2024-08-08",
+        "review_date": "2024-08-15",
+        "reason": "red, renewal in 90 days",
+        "arm": arm,
+        "arr_at_stake": arr,
+        "description": "",
+    }
+
+
+def test_what_to_do_per_account_and_per_owner_with_control_plays_held_back(
+    models, tmp_path
+) -> None:
+    frame = scored()
+    frame["recommended_plays"] = [
+        json.dumps([]),  # y_big: no play fired
+        json.dumps([_play("save_plan", "csm_1", arr=6_000.0)]),  # r_small
+        json.dumps([_play("adoption_review", "csm_2", arm="control", arr=25_000.0)]),  # r_big
+        json.dumps([_play("expansion_opportunity", "csm_1", arr=20_000.0)]),  # g
+    ]
+    context = review_context(frame, models)
+    by_account = {a["account_id"]: a["plays"] for a in context["at_risk"]}
+    assert by_account["r_small"][0]["play"] == "save plan"
+    assert by_account["r_small"][0]["review"] == "2024-08-15"
+    assert by_account["r_big"][0]["held_back"] is True
+    assert by_account["y_big"] == []
+    owners = {o["owner"]: o for o in context["owners"]}
+    assert (owners["csm_1"]["plays"], owners["csm_1"]["red"]) == (2, 1)
+    assert owners["csm_1"]["arr_at_stake"] == "$26,000"
+    assert (owners["csm_2"]["plays"], owners["csm_2"]["held_back"]) == (0, 1)
+    out = tmp_path / "review.html"
+    write_review(frame, models, out)
+    page = out.read_text()
+    assert "What to do" in page and "Per owner" in page
+    assert "adoption review: held back (control group)" in page
