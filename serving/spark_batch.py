@@ -369,6 +369,11 @@ def spark_failure(error: Exception) -> RetainError | None:
     """A RetainError raised on an executor (e.g. missing values under "reject"), as the
     RetainError the user would get from the DuckDB path; None for anything else."""
     text = str(error)
+    if "RESULT_COLUMN_NAMES_MISMATCH" in text:
+        return RetainError(
+            "The Spark executors' scores have other columns than the driver's: they run "
+            "another version of retain; install the same version on the driver and executors"
+        )
     for marker in ("MissingValuesError: ", "RetainError: "):
         if marker in text:
             message = text.split(marker, 1)[1].strip().splitlines()[0]
