@@ -155,9 +155,11 @@ def test_caller_features_equal_the_batch_scorer(server: dict) -> None:
     answer = post(server, "/score", {"accounts": accounts})
     assert answer.status_code == 200, answer.text
 
-    # The caller sends features only; the renewal dates come with the data source's snapshot.
+    # The caller sends features only; the renewal dates come with the data source's snapshot,
+    # and the plays' owners and ARR at stake with its csm_id and ARR (tests/serving/test_plays).
     def without_dates(result: dict) -> dict:
-        return {k: v for k, v in result.items() if k not in ("renewal_date", "churn_window_end")}
+        skip = ("renewal_date", "churn_window_end", "recommended_plays")
+        return {k: v for k, v in result.items() if k not in skip}
 
     assert [without_dates(r) for r in answer.json()["results"]] == [
         without_dates(server["results"][a]) for a in rows["account_id"]
@@ -175,9 +177,12 @@ def test_a_snapshot_newer_than_its_scores_is_scored_on_demand(server: dict) -> N
     answer = post(server, "/score_accounts", {"account_ids": [STALE_ACCOUNT]})
     result = answer.json()["results"][0]
     expected = score_frame(server["stale"], server["models"], server["config"])[0]
+    plays = result.pop("recommended_plays")
     assert result == expected
     assert result != server["results"][STALE_ACCOUNT]
     assert {"champion_left", "open_escalation"} <= {s["name"] for s in result["signals"]}
+    # Rescored on demand, the account gets the play its new signals open.
+    assert "executive_sponsor_outreach" in {p["play"] for p in plays}
 
 
 def test_an_earlier_as_of_comes_from_the_store(server: dict) -> None:
@@ -187,6 +192,7 @@ def test_an_earlier_as_of_comes_from_the_store(server: dict) -> None:
     expected = score_frame(
         july[july["account_id"] == "acc_0001"], server["models"], server["config"]
     )
+    assert isinstance(result.pop("recommended_plays"), list)
     assert result == expected[0]
     assert result["as_of"] == "2024-07-01"
 
@@ -306,8 +312,12 @@ def test_frame_from_features_matches_what_the_server_scored(server: dict) -> Non
         server["models"],
         server["config"],
     )
-    assert answer.json()["results"] == expected
+    results = answer.json()["results"]
+    plays = results[0].pop("recommended_plays")
+    assert results == expected
     assert {s["name"] for s in expected[0]["signals"]} == {"open_escalation", "over_licensed_seats"}
+    # Plays fire on /score too; without a csm_id in the request the owner is unassigned.
+    assert plays and all(p["owner"] == "unassigned" for p in plays)
 
 
 # -- issue 13: partial and wrong input, and a contract that tells the truth --------------------
