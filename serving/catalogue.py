@@ -236,6 +236,11 @@ CATALOGUE: dict[str, Entry] = {
     "days_to_handoff": _days(
         "Days to handoff", lambda d: f"Handed off {d} from the first contract's start"
     ),
+    # plays (features/plays.py): what CS already did; context, never a reason, because plays
+    # follow risk (a play "raising" risk would read as if the play caused it)
+    "play_active": _flag("Play running", "A CS play is running", "No CS play running"),
+    "plays_started_90d": _count("Plays started", "play", " started in the last 90 days"),
+    "days_since_play": _days("Days since a play", lambda d: f"Last CS play started {d} ago"),
     # commercial
     "arr": _money_entry("ARR", "ARR of {money}"),
     "seats": _count("Licensed seats", "licensed seat", ""),
@@ -292,6 +297,9 @@ CONTEXT_FEATURES: frozenset[str] = frozenset(
         "account_industry",
         "account_region",
         "days_to_handoff",  # when sales handed off: history, no longer actionable
+        "play_active",  # plays follow risk: what CS is doing, not why the account is at risk
+        "plays_started_90d",
+        "days_since_play",
     }
 )
 # A missing value of these means "it never happened", not "we do not know": no data gap.
@@ -299,6 +307,7 @@ _MISSING_MEANS_NONE: frozenset[str] = frozenset(
     {
         "days_since_champion_left",
         "days_since_sponsor_left",
+        "days_since_play",
         "days_to_first_value",
         "tickets_90d_change_pct",
         "median_resolution_hours_90d",

@@ -72,3 +72,13 @@ def test_missing_values_say_so() -> None:
     assert describe("nps_last", math.nan) == "No NPS response on record"
     assert describe("days_since_champion_left", None) == "No champion has left"
     assert describe("attr_plan", None) == "Plan not recorded"
+
+
+def test_plays_are_context_never_a_reason_and_no_play_is_no_data_gap() -> None:
+    from serving.catalogue import describe, is_data_gap, is_driver
+
+    for feature in ("play_active", "plays_started_90d", "days_since_play"):
+        assert not is_driver(feature)
+    assert not is_data_gap("days_since_play")
+    assert describe("play_active", 1.0) == "A CS play is running"
+    assert describe("days_since_play", 12.0) == "Last CS play started 12 days ago"
