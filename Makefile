@@ -36,6 +36,7 @@ demo: install
 	$(BIN)/retain score --data $(DEMO) --as-of 2026-09-01 --out $(OUT)/scores-2026-09-01.parquet
 	$(BIN)/retain score --data $(DEMO) --out $(OUT)/scores.parquet
 	$(BIN)/retain plays assign --data $(DEMO) --out $(OUT)/plays
+	$(BIN)/retain plays evaluate --data $(DEMO) --features $(OUT)/features.parquet --out $(OUT)/plays
 	$(BIN)/retain report accounts --data $(DEMO) --out $(OUT)/review.html
 	@# drift exits 1 when something moved: that is a finding, not a failed demo (2 is an error)
 	$(BIN)/retain drift --reference $(OUT)/features.parquet --reference-as-of 2025-04-01 \
@@ -46,6 +47,7 @@ demo: install
 	@echo "Account review:    $(OUT)/review.html"
 	@echo "Scores (CRM file): $(OUT)/scores.csv"
 	@echo "Plays (CRM file):  $(OUT)/plays/plays.csv"
+	@echo "Which plays work:  $(OUT)/plays/plays_effects.html"
 	@echo "Drift report:      $(OUT)/drift/drift.html"
 	@echo "MLflow UI:         $(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI)"
 
@@ -57,4 +59,4 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(OUT) $(DEMO) mlflow.db mlruns optuna.db retain_scores.duckdb
+	rm -rf $(OUT) $(DEMO) mlflow.db mlruns optuna.db retain_scores.duckdb retain_scores.ledger

@@ -272,6 +272,25 @@ def report_accounts(
         f"Account review: {summary['at_risk']} red/yellow accounts, "
         f"{summary['expansion']} expansion candidates -> {out}"
     )
+    _attach_review(out, models)
+
+
+def _attach_review(page: Path, models: object) -> None:
+    """The review page under the training run of the churn model that scored it (a person
+    opening that run finds the page its scores produced). A model loaded from a folder has
+    no run; a registry that cannot be reached costs the attachment, never the review."""
+    from training.tracking import attach_to_model_run
+
+    info = models.churn_info  # type: ignore[attr-defined]
+    if info.alias == "path" or not info.version:
+        return
+    try:
+        run_id = attach_to_model_run(page, info.name, info.version, "review")
+    except Exception as error:  # the page is written; the attachment is a convenience
+        typer.echo(f"(review page not attached to the model's MLflow run: {type(error).__name__})")
+        return
+    if run_id:
+        typer.echo(f"Attached to MLflow run {run_id} (artifacts/review)")
 
 
 def register(app: typer.Typer) -> None:

@@ -192,3 +192,28 @@ def test_no_champion_means_no_silent_challenger(registry, monkeypatch) -> None:
         assert models.churn_info.alias == "challenger"
     finally:
         (registry["home"] / "retain.toml").unlink()
+
+
+def test_the_review_page_is_attached_to_the_run_of_the_model_that_scored_it(
+    registry, tmp_path
+) -> None:
+    from mlflow import MlflowClient
+
+    from simulator import simulate
+
+    data = tmp_path / "data"
+    simulate(data, n_accounts=40, months=14, seed=5)
+    out = tmp_path / "review.html"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", registry["uri"])
+        mlflow.set_tracking_uri(registry["uri"])
+        result = CliRunner().invoke(
+            app, ["report", "accounts", "--data", str(data), "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        assert "Attached to MLflow run" in result.output
+        client = MlflowClient()
+        run_id = client.get_model_version("retain-churn", "1").run_id
+        names = [a.path for a in client.list_artifacts(run_id, "review")]
+    mlflow.set_tracking_uri(None)
+    assert names == ["review/review.html"]
