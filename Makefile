@@ -36,7 +36,7 @@ demo: install
 	$(BIN)/retain score --data $(DEMO) --as-of 2026-09-01 --out $(OUT)/scores-2026-09-01.parquet
 	$(BIN)/retain score --data $(DEMO) --out $(OUT)/scores.parquet
 	$(BIN)/retain plays assign --data $(DEMO) --out $(OUT)/plays
-	$(BIN)/retain plays evaluate --data $(DEMO) --features $(OUT)/features.parquet --out $(OUT)/plays
+	$(BIN)/retain plays evaluate --data $(DEMO) --out $(OUT)/plays
 	$(BIN)/retain report accounts --data $(DEMO) --out $(OUT)/review.html
 	@# drift exits 1 when something moved: that is a finding, not a failed demo (2 is an error)
 	$(BIN)/retain drift --reference $(OUT)/features.parquet --reference-as-of 2025-04-01 \
