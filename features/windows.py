@@ -109,8 +109,14 @@ def latest_before(spine: ir.Table, events: ir.Table, time_column: str) -> ir.Tab
 
 
 def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    """`later - earlier` in (fractional) days."""
-    seconds = (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64")
+    """`later - earlier` in (fractional) days, counted in whole seconds.
+
+    Whole seconds on every engine: DuckDB's epoch seconds keep the sub-second part that
+    Spark's drop, and CRM, NPS and play times often carry milliseconds (the engines would
+    differ by up to a second on such rows)."""
+    seconds = (later.truncate("s").epoch_seconds() - earlier.truncate("s").epoch_seconds()).cast(
+        "float64"
+    )
     return seconds / real(SECONDS_PER_DAY)
 
 

@@ -77,3 +77,20 @@ def test_ratios_with_a_zero_denominator_are_missing():
     assert pd.isna(out["r"].iloc[0]) and pd.isna(out["c"].iloc[0])
     assert out["r"].iloc[1] == 0.5
     assert out["c"].iloc[2] == 50.0
+
+
+def test_days_between_counts_whole_seconds_so_engines_agree_on_milliseconds() -> None:
+    from features.windows import days_between
+
+    frame = pd.DataFrame(
+        {
+            "later": [T("2024-04-01 00:00:00.999"), T("2024-04-02 12:00:00")],
+            "earlier": [T("2024-03-31 00:00:00.250"), T("2024-04-01 00:00:00.5")],
+        }
+    )
+    table = ibis.memtable(frame)
+    days = ibis.duckdb.connect().execute(
+        table.select(days=days_between(table.later, table.earlier))
+    )["days"]
+    # 1 day exactly (the .999 and .250 are dropped); 1.5 days (the .5 is dropped)
+    assert days.tolist() == [1.0, 1.5]
