@@ -47,7 +47,7 @@ def registry(trained: dict, tmp_path_factory: pytest.TempPathFactory):
                 log_and_register(model, frame, config=_config())
             promote(target, "1", "vetted by the gate", _config())
             log_and_register(model, frame, config=_config("fresh"))
-        yield {"home": home, "uri": uri, "frame": frame}
+        yield {"home": home, "uri": uri, "frame": frame, "folder": trained["folder"]}
     mlflow.set_tracking_uri(None)
 
 
@@ -200,20 +200,27 @@ def test_the_review_page_is_attached_to_the_run_of_the_model_that_scored_it(
     from mlflow import MlflowClient
 
     from simulator import simulate
+    from training.registry import log_and_register, promote
+    from training.segmented import SegmentedModel
 
     data = tmp_path / "data"
     simulate(data, n_accounts=40, months=14, seed=5)
+    # A champion of its own (prefix "review"): the other tests move and tamper with theirs.
+    (data / "retain.toml").write_text('[tracking]\nregistered_model_prefix = "review"\n')
     out = tmp_path / "review.html"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLFLOW_TRACKING_URI", registry["uri"])
-        mlflow.set_tracking_uri(registry["uri"])
+        patch.chdir(registry["home"])
+        for target in ("churn", "expansion"):
+            model = SegmentedModel.load(registry["folder"] / target)
+            log_and_register(model, registry["frame"], config=_config("review"))
+            promote(target, "1", "for the review page", _config("review"))
         result = CliRunner().invoke(
             app, ["report", "accounts", "--data", str(data), "--out", str(out)]
         )
         assert result.exit_code == 0, result.output
         assert "Attached to MLflow run" in result.output
         client = MlflowClient()
-        run_id = client.get_model_version("retain-churn", "1").run_id
+        run_id = client.get_model_version("review-churn", "1").run_id
         names = [a.path for a in client.list_artifacts(run_id, "review")]
-    mlflow.set_tracking_uri(None)
     assert names == ["review/review.html"]
