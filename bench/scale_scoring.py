@@ -32,18 +32,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.features import simulated
+from bench.features import cpu_seconds, peak_memory_gb, simulated
 from retain.config import load_config
-
-
-def peak_memory_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
-
-
-def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
-    """User + system CPU seconds (every thread): robust to other sessions' load, unlike wall."""
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
 
 
 def repeated(snapshot: pd.DataFrame, rows: int) -> pd.DataFrame:

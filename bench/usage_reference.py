@@ -17,7 +17,6 @@ Issue 16's goal: the build within 3x of the reference.
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.features import StepTimer, peak_memory_gb, simulated
+from bench.features import StepTimer, cpu_seconds, peak_memory_gb, simulated
 from features.build import build_features
 from features.source import DataSource
 from retain.config import load_config
@@ -48,13 +47,6 @@ WITH daily AS (
 )
 SELECT count(*), sum(n7), sum(n28), sum(n90) FROM windows
 """
-
-
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process (every DuckDB thread): robust to the load of
-    other sessions on a shared machine, unlike wall time."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ per-account rows only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from features._checks_sql import CheckFailed, fetch_one, literal, quote, raw_types, typed
 from features._defect import Defect
@@ -144,6 +144,31 @@ def _account_defects(source: DataSource, name: str, max_orphan_share: float) -> 
 
 
 def _orphan_defect(source: DataSource, name: str, row: dict, max_orphan_share: float) -> Defect:
+    def twin_of(matched: str) -> str:
+        return fetch_one(
+            source.connection,
+            f"""SELECT min(account_id) AS id FROM {_accounts(source)}
+            WHERE {_normalized_id("account_id")} = {_normalized_id(literal(matched))}""",
+        )["id"]
+
+    types = (
+        raw_types(source.connection, f"raw_{name}").get("account_id", "?"),
+        raw_types(source.connection, "raw_accounts").get("account_id", "?"),
+    )
+    return orphan_defect(name, row, max_orphan_share, twin_of, types)
+
+
+def orphan_defect(
+    name: str,
+    row: dict,
+    max_orphan_share: float,
+    twin_of: Callable[[str], str],
+    types: tuple[str, str],
+) -> Defect:
+    """The orphan-rows defect from an engine's counts (`rows`, `orphan_rows`,
+    `orphan_accounts`, `orphan_example`, `normalized_matches`, `matched_example`): blocking
+    above `max_orphan_share`, with the type/zero-padding hint when ids match once normalized
+    (`twin_of(id)` looks up the accounts id it matches; `types` are the two columns' types)."""
     orphan_rows, total = int(row["orphan_rows"]), int(row["rows"] or 0)
     share = orphan_rows / total if total else 1.0
     blocking = share > max_orphan_share
@@ -161,15 +186,7 @@ def _orphan_defect(source: DataSource, name: str, row: dict, max_orphan_share: f
     example = f"account_id={row['orphan_example']}"
     if row["normalized_matches"]:
         matched = str(row["matched_example"])
-        twin = fetch_one(
-            source.connection,
-            f"""SELECT min(account_id) AS id FROM {_accounts(source)}
-            WHERE {_normalized_id("account_id")} = {_normalized_id(literal(matched))}""",
-        )["id"]
-        types = (
-            raw_types(source.connection, f"raw_{name}").get("account_id", "?"),
-            raw_types(source.connection, "raw_accounts").get("account_id", "?"),
-        )
+        twin = twin_of(matched)
         message += (
             f". Hint: {row['normalized_matches']} of these ids match an accounts id once type "
             f"and zero padding are ignored ({name} {matched!r} vs accounts {twin!r}; column "

@@ -24,8 +24,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from features._checks_cross import orphan_defect
 from features._checks_sql import FALSE_SPELLINGS, TRUE_SPELLINGS, RawColumn
-from features._checks_tables import _CORE_TABLES, _TYPE_WORDS, _structure_defects
+from features._checks_tables import (
+    _CORE_TABLES,
+    _TYPE_WORDS,
+    _structure_defects,
+    duplicate_key_defects,
+)
 from features._defect import Defect
 from features.contract import TABLES, TableSpec
 
@@ -179,19 +185,7 @@ def _duplicate_keys(
         f"(SELECT {key} AS k, count(*) AS n FROM {relation} WHERE {filled} "
         f"GROUP BY {key} HAVING count(*) > 1)",
     )
-    if not row["keys"]:
-        return []
-    column = ", ".join(spec.primary_key)
-    return [
-        Defect(
-            spec.name,
-            column,
-            int(row["rows"]),
-            f"{column}={row['example']}",
-            f"duplicate primary key ({row['keys']} keys appear more than once)",
-            True,
-        )
-    ]
+    return duplicate_key_defects(spec, row)
 
 
 def _normalized(expression: str) -> str:
@@ -234,36 +228,16 @@ def _orphan_defects(source: SparkSource, name: str, max_orphan_share: float) -> 
     )
     if not row["orphan_rows"]:
         return []
-    orphan_rows, total = int(row["orphan_rows"]), int(row["rows"] or 0)
-    share = orphan_rows / total if total else 1.0
-    blocking = share > max_orphan_share
-    message = (
-        f"orphan rows: {row['orphan_accounts']} account(s) not in accounts, {share:.0%} of the "
-        f"table's {total:,} rows"
-    )
-    if blocking:
-        message += (
-            f" (over {max_orphan_share:.0%}: their features would silently be missing; "
-            "`[features] max_orphan_share` sets the limit)"
-        )
-    else:
-        message += "; rows ignored"
-    example = f"account_id={row['orphan_example']}"
-    if row["normalized_matches"]:
-        matched = str(row["matched_example"])
-        twin = _fetch_one(
+
+    def twin_of(matched: str) -> str:
+        return _fetch_one(
             source,
             f"SELECT min(account_id) AS id FROM (SELECT {account} AS account_id FROM {accounts}) "
             f"WHERE {_normalized('account_id')} = {_normalized(literal(matched))}",
         )["id"]
-        types = (
-            source.raw_types[name].get("account_id", "?"),
-            source.raw_types["accounts"].get("account_id", "?"),
-        )
-        message += (
-            f". Hint: {row['normalized_matches']} of these ids match an accounts id once type "
-            f"and zero padding are ignored ({name} {matched!r} vs accounts {twin!r}; column "
-            f"types {types[0]} vs {types[1]}): write account_id the same way in both tables"
-        )
-        example = f"account_id={matched} (accounts has {twin})"
-    return [Defect(name, "account_id", orphan_rows, example, message, blocking)]
+
+    types = (
+        source.raw_types[name].get("account_id", "?"),
+        source.raw_types["accounts"].get("account_id", "?"),
+    )
+    return [orphan_defect(name, row, max_orphan_share, twin_of, types)]

@@ -299,6 +299,11 @@ def _duplicate_key_defects(
         row = fetch_one(source.connection, query)
     except CheckFailed as error:
         return [Defect(spec.name, "", 0, "", f"cannot check the table: {error}", True)]
+    return duplicate_key_defects(spec, row)
+
+
+def duplicate_key_defects(spec: TableSpec, row: dict) -> list[Defect]:
+    """The duplicate-primary-key defect from an engine's counts (`rows`, `example`, `keys`)."""
     if not row["keys"]:
         return []
     column = ", ".join(spec.primary_key)

@@ -34,12 +34,21 @@ SURVIVAL_CSV_MONTHS: tuple[int, ...] = (3, 6, 12, 24)
 
 def build_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | None) -> pd.DataFrame:
     """Feature rows of every account active at `as_of` (default: the data's end), plus csm_id."""
-    from features.build import build_features
     from features.source import DataSource
     from features.validate import require_valid
 
     source = DataSource.open(data, data_end=config.features.data_end)
     require_valid(source)
+    return snapshot_of(source, config, as_of, data)
+
+
+def snapshot_of(
+    source: Any, config: Config, as_of: str | None, data: str | os.PathLike[str]
+) -> pd.DataFrame:
+    """The snapshot at `as_of` from an open, validated source on either engine (a
+    `features.source.DataSource` or `features._spark.SparkSource`), plus csm_id."""
+    from features.build import build_features
+
     when = pd.Timestamp(as_of) if as_of else source.data_end
     if as_of and when > source.data_end:
         raise RetainError(
@@ -49,10 +58,10 @@ def build_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | No
     frame = build_features(source, config, as_of=[when])
     if len(frame) == 0:
         raise RetainError(f"No active accounts at {when.date()} in {data}; nothing to score")
-    accounts = source.frame("accounts")
+    accounts = source.table("accounts")
     if "csm_id" in accounts.columns and "csm_id" not in frame.columns:
-        owners = accounts[["account_id", "csm_id"]].astype({"account_id": str})
-        frame = frame.merge(owners, on="account_id", how="left")
+        owners = accounts.select("account_id", "csm_id").to_pandas()
+        frame = frame.merge(owners.astype({"account_id": str}), on="account_id", how="left")
     return frame.reset_index(drop=True)
 
 
@@ -181,11 +190,11 @@ def write_outputs(scored: pd.DataFrame, out: str | os.PathLike[str], k: int) -> 
     return parquet, csv
 
 
-def parse_as_of(value: str | None) -> str | None:
-    """A --as-of option as an ISO date, or a RetainError naming the option."""
+def parse_as_of(value: str | None, option: str = "--as-of") -> str | None:
+    """A date option (`--as-of` unless named) as an ISO date, or a RetainError naming it."""
     if value is None:
         return None
     try:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError as error:
-        raise RetainError(f"--as-of must be a date as YYYY-MM-DD (got {value!r})") from error
+        raise RetainError(f"{option} must be a date as YYYY-MM-DD (got {value!r})") from error

@@ -37,12 +37,13 @@ def explain_change(
     """
     from retain.config import load_config
     from retain.errors import RetainError
+    from serving.batch import parse_as_of
     from serving.ledger import latest_rows, ledger_folder, previous_rows, read_history
     from serving.movers import ModelResolver, changes_for
 
     if target not in ("churn", "expansion"):
         raise RetainError(f"--target must be churn or expansion (got {target!r})")
-    since_day = _day(since)
+    since_day = parse_as_of(since, "--since")
     overrides = {
         "ledger_path": str(ledger) if ledger else None,
         "store_path": str(store) if store else None,
@@ -80,19 +81,6 @@ def explain_change(
         typer.echo(json.dumps(payload, indent=2))
         return
     typer.echo(_render(account, as_of, payload, target))
-
-
-def _day(value: str | None) -> str | None:
-    import datetime as dt
-
-    from retain.errors import RetainError
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as error:
-        raise RetainError(f"--since must be a date as YYYY-MM-DD (got {value!r})") from error
 
 
 def pd_date(value: object) -> str:

@@ -63,6 +63,7 @@ def export(
 
     from retain.config import load_config
     from retain.errors import RetainError
+    from serving.batch import parse_as_of
     from serving.exports import PLATFORMS, build_records, write_export
     from serving.exports._history import read_history
     from serving.exports._record import (
@@ -86,7 +87,7 @@ def export(
     frame, left_out = latest_run(frame)
     history = read_history(config, ledger)
     next_plays = read_plays_file(plays) if plays is not None else None
-    records = build_records(frame, history, since=_date(since, "--since"), plays=next_plays)
+    records = build_records(frame, history, since=parse_as_of(since, "--since"), plays=next_plays)
     manifest = write_export(platform, records, config.exports, out)
     summary = json.loads(manifest.read_text(encoding="utf-8"))
     files = [f for parts in summary["files"].values() for f in parts]
@@ -104,19 +105,6 @@ def export(
         )
     for note in notes:
         typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
-
-
-def _date(value: str | None, option: str) -> str | None:
-    import datetime as dt
-
-    from retain.errors import RetainError
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value).isoformat()
-    except ValueError as error:
-        raise RetainError(f"{option} must be a date as YYYY-MM-DD (got {value!r})") from error
 
 
 def register(app: typer.Typer) -> None:

@@ -234,29 +234,14 @@ def spark_snapshot(data: str | os.PathLike[str], config: Config, as_of: str | No
     """`serving.batch.build_snapshot` with the features built on Spark: a folder validated on
     DuckDB first, Spark tables (`spark:<database>`) on Spark (`features.engine.open_validated`),
     csm_id from the accounts. Call `scoring_session` first (the workers' Python)."""
-    from features.build import build_features
     from features.engine import open_validated
+    from serving.batch import snapshot_of
 
     source = open_validated(data, config, "spark")
     try:
-        when = pd.Timestamp(as_of) if as_of else source.data_end
-        if as_of and when > source.data_end:
-            raise RetainError(
-                f"--as-of {when.date()} is after the end of the data "
-                f"({source.data_end.date()}); a snapshot can only use what was known before "
-                "its date"
-            )
-        frame = build_features(source, config, as_of=[when])
-        if len(frame) == 0:
-            raise RetainError(f"No active accounts at {when.date()} in {data}; nothing to score")
-        accounts = source.table("accounts")
-        if "csm_id" in accounts.columns and "csm_id" not in frame.columns:
-            owners = accounts.select("account_id", "csm_id").to_pandas()
-            owners = owners.astype({"account_id": str})
-            frame = frame.merge(owners, on="account_id", how="left")
+        return snapshot_of(source, config, as_of, data)
     finally:
         source.close()
-    return frame.reset_index(drop=True)
 
 
 def snapshot_dataframe(session: SparkSession, snapshot: pd.DataFrame) -> DataFrame:
