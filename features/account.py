@@ -3,7 +3,10 @@
 An extra column becomes `attr_<column>`: numeric when every non-null value parses as a number,
 otherwise categorical text, and dropped when it has more than `max_category_levels` distinct
 values (then it identifies accounts rather than describing them). `csm_id` is an owner, not a
-feature, and `segment` is context.
+feature, and `segment` is context. Columns mapped onto the sales handoff (`[handoffs]
+accounts_columns` and `timestamp_column`) are left out: they hold today's values, which a static
+attribute would show to every snapshot, including those from before the handoff was filled in;
+the handoff family places them in time.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ def attribute_kinds(source: DataSource, config: Config) -> dict[str, str]:
     """`{extra column: "numeric" | "categorical"}` for the extra columns kept as features."""
     kinds: dict[str, str] = {}
     accounts = source.table("accounts")
+    handoff_columns = config.handoffs.mapped_account_columns
     for column in source.extra_account_columns():
+        if column in handoff_columns:
+            continue
         # Ibis, not SQL text: the same query on DuckDB and Spark (features.engine).
         present = accounts.filter(accounts[column].notnull())
         values = present.select(v=present[column]).distinct().to_pandas()

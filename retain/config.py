@@ -499,6 +499,13 @@ class HandoffsConfig:
     # 0.8 and up (with six fields: 0-2, 3-4 and 5-6 filled), plus "no handoff recorded".
     evidence_bands: tuple[float, ...] = (0.5, 0.8)
 
+    @property
+    def mapped_account_columns(self) -> frozenset[str]:
+        """The `accounts` columns this mapping reads (the fields and the timestamp): they hold
+        today's values, so they are the handoff family's, never static attributes."""
+        mapped = {column for _, column in self.accounts_columns}
+        return frozenset(mapped | ({self.timestamp_column} if self.timestamp_column else set()))
+
     def __post_init__(self) -> None:
         columns = self.accounts_columns
         if isinstance(columns, Mapping):

@@ -202,6 +202,15 @@ def test_mapped_accounts_columns_are_one_revision_at_their_timestamp():
     assert not HANDOFF_COLUMNS & set(build(_mapped_frames("2024-01-20")).columns)
 
 
+def test_mapped_columns_never_become_static_attributes():
+    # Handed off on as_of: the snapshot must not see the (today's) values through attr_* either.
+    frame = build(_mapped_frames(str(AS_OF.date())), config=MAPPED)
+    leaked = {"attr_crm_success", "attr_crm_champion", "attr_crm_handoff_date"} & set(frame)
+    assert not leaked
+    # Unmapped, the same columns are ordinary extra attributes.
+    assert "attr_crm_champion" in build(_mapped_frames("2024-01-20")).columns
+
+
 def test_a_mapping_without_a_timestamp_is_refused_and_unknown_fields_are_named():
     with pytest.raises(RetainError, match="no timestamp_column"):
         Config().with_overrides({"handoffs": {"accounts_columns": {"owner": "crm_owner"}}})
