@@ -1,7 +1,8 @@
 """How much evidence stands behind a target's backtest figures, in numbers and in plain words.
 
 Per target: how many windows and of which scheme, how many snapshots, accounts and positive
-accounts were scored, the bootstrap interval of the segmented model's ROC-AUC; `thin` lists why
+accounts were scored, the bootstrap interval of the headline model's ROC-AUC (`chosen`, see
+`evaluation._headline`); `thin` lists why
 the evidence is thin, `unsupported` the conclusions it does not support (a model ranking better
 than another when their paired interval holds zero; the band ratio's 2.5x level when the
 interval reaches below it; anything about the future when the scheme is not time-honest).
@@ -14,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaluation._headline import ORACLE, headline_model
 from retain.config import Config
 
 # Fewer positive accounts than this and one account more or less moves the figures visibly.
@@ -36,7 +38,7 @@ def evidence_for(
 ) -> dict[str, Any]:
     """The evidence block of metrics.json for one target (see the module docstring)."""
     p_column = f"p_{target}"
-    reference = "segmented" if "segmented" in models else next(iter(models), None)
+    reference = headline_model(models)
     rows = predictions[
         (predictions["model"] == reference)
         & predictions[target].notna()
@@ -80,12 +82,12 @@ def evidence_for(
             f"{auc_ci[1]:.2f}"
         )
     for model, values in models.items():
-        difference = values.get("roc_auc_vs_segmented_ci")
-        if model in ("segmented", "oracle") or not difference or None in difference:
+        difference = values.get("roc_auc_vs_headline_ci")
+        if model in (reference, ORACLE) or not difference or None in difference:
             continue
         if difference[0] <= 0 <= difference[1]:
             unsupported.append(
-                f"that the segmented and {model} models rank {_word(target)} differently "
+                f"that the {reference} and {model} models rank {_word(target)} differently "
                 f"(ROC-AUC difference {difference[0]:+.3f} to {difference[1]:+.3f})"
             )
     ratio_ci = entry.get("band_renewal_ratio_ci")
@@ -101,6 +103,7 @@ def evidence_for(
                 f"{ratio_ci[0]:.2f} to {ratio_ci[1]:.2f})"
             )
     return {
+        "headline": reference,
         **counts,
         "thin": thin,
         "unsupported": unsupported,

@@ -10,6 +10,7 @@ import pandas as pd
 
 from evaluation import forecast as fc
 from evaluation import metrics as m
+from evaluation._headline import headline_model
 from features.frame import TARGETS
 from retain.config import Config
 
@@ -124,14 +125,14 @@ def _equal_share_records(
 
     Each model's own bands differ in size, and a model whose red band is a small extreme group
     "wins" the green/red ratio while ranking worse: so every model is also banded at the band
-    shares of the headline model (`chosen`, else `segmented`) in the same window, by rank of its
+    shares of the headline model (evaluation._headline) in the same window, by rank of its
     own scores, on the same rows as the headline ratio (the renewal spine where there is one).
     """
     needed = {"model", "cutoff", "band", "churn", "p_churn", "spine"}
     if predictions.empty or not needed <= set(predictions.columns):
         return []
     models = set(predictions["model"])
-    reference = "chosen" if "chosen" in models else "segmented" if "segmented" in models else None
+    reference = headline_model(name for name in MODELS if name in models)
     if reference is None:
         return []
     rows = predictions[predictions["churn"].notna() & predictions["p_churn"].notna()]
@@ -202,7 +203,8 @@ def summarize(
 
     `plans` maps each target to its evaluation._plan.TargetPlan. Per target and model, the pooled
     metrics plus `<metric>_ci` (95% account-bootstrap intervals of roc_auc, pr_auc and, for churn,
-    band_renewal_ratio, and `roc_auc_vs_segmented_ci`); per target, `evaluation` (scheme,
+    band_renewal_ratio, and `roc_auc_vs_headline_ci`: the difference to the headline model, see
+    evaluation._headline); per target, `evaluation` (scheme,
     windows, note) and `evidence` (what stands behind the figures, evaluation._evidence).
     """
     from evaluation._evidence import evidence_for
@@ -262,11 +264,13 @@ def _forecast_summary(table: pd.DataFrame) -> dict[str, Any]:
             "grr_error_pct": _clean(fc.mean_absolute_error_pct(table, "grr", model)),
             "nrr_error_pct": _clean(fc.mean_absolute_error_pct(table, "nrr", model)),
         }
-    segmented = per_model.get("segmented", {"grr_error_pct": None, "nrr_error_pct": None})
-    overall = table[(table["model"] == "segmented") & (table["segment"] == ALL)]
+    headline = headline_model(name for name in MODELS if name in per_model)
+    reference = per_model.get(headline or "", {"grr_error_pct": None, "nrr_error_pct": None})
+    overall = table[(table["model"] == headline) & (table["segment"] == ALL)]
     return {
-        "grr_error_pct": segmented["grr_error_pct"],
-        "nrr_error_pct": segmented["nrr_error_pct"],
+        "model": headline,
+        "grr_error_pct": reference["grr_error_pct"],
+        "nrr_error_pct": reference["nrr_error_pct"],
         "by_cutoff": [
             {
                 "cutoff": row.cutoff,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import forecast as fc
+from evaluation._headline import headline_model
 from evaluation._plan import TargetPlan, plan_backtest
 from evaluation._summary import ALL, MODELS, POOLED, TARGETS, summarize, tidy_metrics
 from evaluation._windows import Window
@@ -74,7 +75,7 @@ class BacktestResult:
     metrics: pd.DataFrame  # tidy: cutoff, model, target, segment, metric, value
     forecast: pd.DataFrame  # per cutoff x model x segment (see evaluation.forecast)
     summary: dict[str, Any]  # metrics.json
-    reasons: pd.DataFrame = field(default_factory=pd.DataFrame)  # last window, segmented model
+    reasons: pd.DataFrame = field(default_factory=pd.DataFrame)  # last window, headline model
 
 
 def build_backtest_frame(source: Any, config: Config, *, progress: Any = None) -> pd.DataFrame:
@@ -319,9 +320,11 @@ def _score_window(
     strategy = (
         dict(getattr(segmented, "segment_strategy_", {}) or {}) if segmented is not None else None
     )
+    # Reasons of the model the summary speaks of (what would have been served).
+    headline = headline_model(models)
     reasons = (
-        top_reasons(segmented, scored, target)
-        if explain and segmented is not None
+        top_reasons(models[headline], scored, target)
+        if explain and headline is not None
         else pd.DataFrame()
     )
     if truth is not None:

@@ -4,7 +4,7 @@ An account's snapshots are not independent (twelve monthly rows of one churner a
 so resampling rows would make every interval too narrow. Each replicate draws accounts with
 replacement; an account drawn twice counts twice with all its rows, across every backtest window.
 The same draws serve every model, so the difference between two models within a replicate is a
-paired comparison (`roc_auc_vs_segmented`).
+paired comparison (`roc_auc_vs_headline`, against the model the summary speaks of).
 
 ROC-AUC and PR-AUC are computed on all replicates at once from one sort per model: the weighted
 step curves of scikit-learn's `roc_auc_score` (trapezoidal area of the ROC curve) and
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from evaluation._headline import headline_model
 
 _CHUNK = 64  # replicates per block: 64 x 50,000 float64 weights is 25 MB
 
@@ -160,7 +162,8 @@ def bootstrap_intervals(
     models: Sequence[str] | None = None,
 ) -> dict[str, dict[str, list[float | None]]]:
     """Per model: 95% intervals of ROC-AUC, PR-AUC, the band ratio (churn) and, for every model
-    but the segmented one, of its ROC-AUC minus the segmented model's on the same draws.
+    but the headline one (`evaluation._headline`), of its ROC-AUC minus the headline model's on
+    the same draws (`roc_auc_vs_headline_ci`).
 
     `predictions` is the backtest's predictions frame (every window pooled); rows without the
     target's outcome or probability are left out. Keys end in `_ci`.
@@ -180,11 +183,12 @@ def bootstrap_intervals(
         if not own.empty:
             replicates[model] = _replicates(own, target, codes, counts)
     out: dict[str, dict[str, list[float | None]]] = {}
-    reference = replicates.get("segmented")
+    headline = headline_model(replicates)
+    reference = replicates.get(headline) if headline is not None else None
     for model, values in replicates.items():
         entry = {f"{name}_ci": _interval(v).as_list() for name, v in values.items()}
-        if reference is not None and model != "segmented":
+        if reference is not None and model != headline:
             difference = values["roc_auc"] - reference["roc_auc"]
-            entry["roc_auc_vs_segmented_ci"] = _interval(difference).as_list()
+            entry["roc_auc_vs_headline_ci"] = _interval(difference).as_list()
         out[model] = entry
     return out

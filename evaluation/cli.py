@@ -123,7 +123,7 @@ def backtest(
     forecast = result.summary["forecast"]
     if forecast.get("grr_error_pct") is not None:
         typer.echo(
-            f"Renewal forecast error (segmented, mean |error| per cutoff): "
+            f"Renewal forecast error ({forecast.get('model')}, mean |error| per cutoff): "
             f"GRR {forecast['grr_error_pct']:.1f}%, NRR {forecast['nrr_error_pct']:.1f}%"
         )
     for target, block in result.summary["targets"].items():

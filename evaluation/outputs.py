@@ -6,7 +6,7 @@ Files in the output folder:
 - `backtest.parquet`: tidy metrics (cutoff, model, target, segment, metric, value);
 - `predictions.parquet`: every model's probabilities and band per scored snapshot;
 - `forecast.parquet`: expected vs actual ARR per cutoff, model and segment;
-- `reasons.parquet`: top reason codes of the segmented model at the last cutoff;
+- `reasons.parquet`: top reason codes of the headline model (`chosen`) at the last cutoff;
 - `report.html`: the self-contained report.
 """
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation import forecast as fc
+from evaluation._headline import headline_model
 from evaluation.backtest import ALL, MODELS, POOLED, TARGETS, BacktestResult
 from retain.files import write_text
 
@@ -151,13 +152,13 @@ def _band_rates_over_time(metrics: pd.DataFrame, cutoffs: list[str]) -> str | No
         return None
     models = [m for m in MODELS if m in set(rows["model"])]
     figure, axes = _figure(2, width=6.0)
-    segmented = rows[rows["model"] == ("segmented" if "segmented" in models else models[0])]
+    headline = rows[rows["model"] == headline_model(models)]
     for band, color in _BAND_COLORS.items():
-        series = segmented[segmented["metric"] == f"renewal_rate_{band}"].set_index("cutoff")
+        series = headline[headline["metric"] == f"renewal_rate_{band}"].set_index("cutoff")
         values = series["value"].reindex(cutoffs)
         axes[0].plot(cutoffs, values, marker="o", color=color, label=band)
     axes[0].set(ylabel="renewal rate (renewals spine)", ylim=(0, 1.05))
-    axes[0].set_title(f"{segmented['model'].iloc[0]}: renewal rate per health band")
+    axes[0].set_title(f"{headline['model'].iloc[0]}: renewal rate per health band")
     _legend(axes[0])
     for model in models:
         series = rows[(rows["model"] == model) & (rows["metric"] == "band_renewal_ratio")]
@@ -175,7 +176,7 @@ def _band_rates_over_time(metrics: pd.DataFrame, cutoffs: list[str]) -> str | No
 def _forecast_figure(table: pd.DataFrame) -> str | None:
     if table.empty:
         return None
-    model = "segmented" if "segmented" in set(table["model"]) else table["model"].iloc[0]
+    model = headline_model(name for name in MODELS if name in set(table["model"]))
     rows = table[(table["model"] == model) & (table["segment"] == fc.ALL_SEGMENTS)]
     figure, axes = _figure(2, width=6.0)
     x = np.arange(len(rows))
@@ -271,7 +272,8 @@ def _segment_table(metrics: pd.DataFrame) -> list[dict[str, str]]:
 def _forecast_rows(table: pd.DataFrame) -> list[dict[str, str]]:
     if table.empty:
         return []
-    rows = table[table["model"] == "segmented"] if "segmented" in set(table["model"]) else table
+    headline = headline_model(name for name in MODELS if name in set(table["model"]))
+    rows = table[table["model"] == headline]
     return [
         {
             "cutoff": str(r.cutoff),
@@ -297,7 +299,7 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
     sentences = []
     churn = summary.get("targets", {}).get("churn", {}).get("models", {})
     # The headline model is the one the selection rule registers ("chosen"), where present.
-    segmented = churn.get("chosen") or churn.get("segmented") or next(iter(churn.values()), None)
+    headline = churn.get(headline_model(churn) or "")
     churn_plan = summary.get("targets", {}).get("churn", {}).get("evaluation") or {}
     n_windows = len(churn_plan.get("windows", summary.get("cutoffs", [])))
     spacing = churn_plan.get("spacing")
@@ -305,10 +307,10 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
         what = "folds"
     else:
         what = {"monthly": "months", "explicit": "periods"}.get(spacing or "", "quarters")
-    if segmented:
-        green = segmented.get("renewal_rate_green")
-        red = segmented.get("renewal_rate_red")
-        ratio = segmented.get("band_renewal_ratio")
+    if headline:
+        green = headline.get("renewal_rate_green")
+        red = headline.get("renewal_rate_red")
+        ratio = headline.get("band_renewal_ratio")
         if green is not None and red is not None:
             if ratio is not None:
                 ratio_text = f"{ratio:.1f}x"
@@ -319,21 +321,21 @@ def plain_summary(summary: dict[str, Any]) -> list[str]:
                 f"{_pct(green)}, red ones at {_pct(red)}: {ratio_text} "
                 "(a useful health score reaches about 2.5x)."
             )
-        caught = segmented.get("arr_caught_20")
+        caught = headline.get("arr_caught_20")
         if caught is not None:
             sentences.append(
                 f"The riskiest 20% of accounts by the model held {_pct(caught)} of the ARR that "
                 "actually churned."
             )
     scorecard = churn.get("scorecard")
-    if segmented and scorecard and segmented.get("roc_auc") and scorecard.get("roc_auc"):
-        better = segmented["roc_auc"] > scorecard["roc_auc"]
+    if headline and scorecard and headline.get("roc_auc") and scorecard.get("roc_auc"):
+        better = headline["roc_auc"] > scorecard["roc_auc"]
         sentences.append(
             f"The model separates churners from renewers {'better' if better else 'worse'} than "
-            f"a points-based rule scorecard (ROC-AUC {segmented['roc_auc']:.2f} vs "
+            f"a points-based rule scorecard (ROC-AUC {headline['roc_auc']:.2f} vs "
             f"{scorecard['roc_auc']:.2f}; 0.5 is a coin toss, 1.0 perfect)."
         )
-    ours = (segmented or {}).get("band_renewal_ratio_equal_shares")
+    ours = (headline or {}).get("band_renewal_ratio_equal_shares")
     theirs = (scorecard or {}).get("band_renewal_ratio_equal_shares")
     if ours is not None and theirs is not None:
         sentences.append(

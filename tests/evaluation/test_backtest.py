@@ -98,8 +98,10 @@ def test_backtest_outputs_every_model_metric_and_forecast(demo_frame, demo_resul
     for model, values in churn.items():
         low, high = values["roc_auc_ci"]
         assert low <= values["roc_auc"] <= high, model
-        assert ("roc_auc_vs_segmented_ci" in values) == (model != "segmented")
+        # Paired differences are to the model the summary speaks of: the chosen candidate.
+        assert ("roc_auc_vs_headline_ci" in values) == (model != "chosen")
     evidence = summary["targets"]["churn"]["evidence"]
+    assert evidence["headline"] == "chosen" and summary["forecast"]["model"] == "chosen"
     assert evidence["windows"] == 2 and evidence["scored_accounts"] == 240
     assert "The churn figures rest on 2 quarterly origins" in evidence["sentence"]
     assert summary["forecast"]["grr_error_pct"] is not None

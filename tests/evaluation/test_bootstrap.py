@@ -76,7 +76,27 @@ def test_intervals_reflect_accounts_not_rows_and_pair_the_models() -> None:
         return high - low
 
     assert width(few) > 2 * width(many)
-    _, high = few["global"]["roc_auc_vs_segmented_ci"]
+    _, high = few["global"]["roc_auc_vs_headline_ci"]
     assert high < 0  # random scores rank worse than the real ones, on the same draws
-    assert "roc_auc_vs_segmented_ci" not in few["segmented"]
+    assert "roc_auc_vs_headline_ci" not in few["segmented"]
     assert bootstrap_intervals(_predictions(40, 30), "churn", n_bootstrap=0, seed=0) == {}
+
+
+def test_differences_are_to_the_chosen_candidate_when_it_is_there() -> None:
+    # `chosen` scores like the real model: global is worse than it, and segmented (a copy of the
+    # random one here) gets a difference of its own instead of being the reference.
+    rows = _predictions(40, 30)
+    real = rows[rows["model"] == "segmented"]
+    rows = pd.concat(
+        [
+            rows.assign(
+                model=rows["model"].replace({"segmented": "global", "global": "segmented"})
+            ),
+            real.assign(model="chosen"),
+        ],
+        ignore_index=True,
+    )
+    intervals = bootstrap_intervals(rows, "churn", n_bootstrap=200, seed=0)
+    assert "roc_auc_vs_headline_ci" not in intervals["chosen"]
+    assert intervals["global"]["roc_auc_vs_headline_ci"] == [0.0, 0.0]  # the same scores
+    assert intervals["segmented"]["roc_auc_vs_headline_ci"][1] < 0
