@@ -75,6 +75,12 @@ TERMS: list[tuple[str, str, str, float]] = [
     ("d_gap_grace", "2024-03-02", "2025-03-02", 8_000),
     ("d_gap_grace_plus_one", "2023-01-01", "2024-02-01", 10_000),
     ("d_gap_grace_plus_one", "2024-03-03", "2025-03-03", 8_000),
+    # A short bridge term starting exactly on H (so not in force at H) and ending the day the
+    # renewal starts: the renewal's ARR is what runs from its start on (start <= t < end), so
+    # the bridge ending that day is not part of it.
+    ("x_bridge_ends_at_renewal", "2023-01-01", "2024-02-01", 10_000),
+    ("x_bridge_ends_at_renewal", "2024-02-28", "2024-03-02", 1_000),
+    ("x_bridge_ends_at_renewal", "2024-03-02", "2025-03-02", 12_000),
 ]
 
 
@@ -147,6 +153,7 @@ def test_churn_at_its_boundaries(labels, account, churn, window_end):
         ("x_gap_grace_plus_one", 0.0, 0.0, 0),
         ("d_gap_grace", 0.0, 1.0, 8_000),
         ("d_gap_grace_plus_one", 0.0, 0.0, 0),
+        ("x_bridge_ends_at_renewal", 1.0, 0.0, 12_000),
     ],
 )
 def test_expansion_and_contraction_at_their_boundaries(
