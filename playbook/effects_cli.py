@@ -143,15 +143,17 @@ def _print_summary(result: dict, out: Path) -> None:
                 + f" ({e.get('note', '')})"
             )
             continue
-        verdict = (
-            "conclusive"
-            if e["conclusive"]
-            else (
-                f"not conclusive; ~{e['needed_total']} accounts would be"
-                if e.get("needed_total")
-                else "not conclusive"
+        if e["conclusive"]:
+            verdict = f"conclusive (Holm-adjusted p {e['p_adjusted']:.3f})"
+        elif e.get("conclusive_unadjusted"):
+            verdict = (
+                "not conclusive once adjusted for the other overall estimates "
+                f"(p {e['p_value']:.3f}, Holm-adjusted {e['p_adjusted']:.3f})"
             )
-        )
+        elif e.get("needed_total"):
+            verdict = f"not conclusive; ~{e['needed_total']} accounts would be"
+        else:
+            verdict = "not conclusive"
         typer.echo(
             head + f"{e['effect'] * 100:+.1f} pts [{e['ci_low'] * 100:+.1f}, "
             f"{e['ci_high'] * 100:+.1f}], {e['treated_n']} vs {e['control_n']}, {verdict}"

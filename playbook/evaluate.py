@@ -14,7 +14,8 @@ them), its outcomes are that snapshot's labels (`churn`: the renewal risk's even
   `MAX_SNAPSHOT_GAP_DAYS` after it), by AIPW after an overlap check
   (`playbook.observational`), or "not identified" when the overlap check fails.
 
-Every estimate carries the sample size that would make it conclusive (`playbook.power`).
+Every estimate carries the sample size that would make it conclusive (`playbook.power`), and
+`conclusive` means after Holm's adjustment for the many estimates made (`playbook.multiplicity`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ import pandas as pd
 
 from features.frame import feature_columns, known_label_mask
 from playbook.effects import arm_difference
+from playbook.multiplicity import (
+    ALPHA,
+    ADJUSTMENT,
+    OVERALL_SEGMENT,
+    adjust_estimates,
+    randomized_p_value,
+    wald_p_value,
+)
 from playbook.observational import aipw_att
 from playbook.power import power_at, sample_size
 
@@ -44,7 +53,7 @@ POOL_PER_TREATED = 10
 MIN_POOL_ROWS = 1000
 RANDOMIZED = "randomized"
 OBSERVATIONAL = "observational"
-ALL_SEGMENTS = "all"
+ALL_SEGMENTS = OVERALL_SEGMENT
 
 
 def play_units(frame: pd.DataFrame, plays: pd.DataFrame, data_end: pd.Timestamp) -> pd.DataFrame:
@@ -175,8 +184,14 @@ def evaluate_plays(
         "points / 100); negative churn effect = fewer churns",
         "n_bootstrap": n_bootstrap,
         "seed": seed,
+        "multiplicity": {
+            "adjustment": ADJUSTMENT,
+            "alpha": ALPHA,
+            "families": "overall estimates (segment 'all') and per-segment estimates, each "
+            "adjusted on its own; conclusive = Holm-adjusted p-value below alpha",
+        },
         "plays": summary,
-        "estimates": estimates,
+        "estimates": adjust_estimates(estimates),
     }
 
 
@@ -216,7 +231,10 @@ def _randomized(rows: pd.DataFrame, outcome: str, n_bootstrap: int, seed: int) -
         **base,
         "identified": True,
         **diff.as_dict(),
-        "conclusive": bool(diff.ci_low > 0 or diff.ci_high < 0),
+        "p_value": randomized_p_value(
+            diff.treated_events, diff.treated_n, diff.control_events, diff.control_n
+        ),
+        "conclusive_unadjusted": bool(diff.ci_low > 0 or diff.ci_high < 0),
         **_power(diff.control_rate, diff.treated_rate, diff.control_n, diff.treated_n),
     }
 
@@ -271,7 +289,8 @@ def _observational(
         **estimate.as_dict(),
         "control_n": estimate.untreated_n,
         "control_rate": estimate.adjusted_untreated_rate,
-        "conclusive": bool(estimate.ci_low > 0 or estimate.ci_high < 0),
+        "p_value": wald_p_value(estimate.effect, estimate.se),
+        "conclusive_unadjusted": bool(estimate.ci_low > 0 or estimate.ci_high < 0),
         "note": overlap.note,
         **_power(
             estimate.adjusted_untreated_rate,
