@@ -28,8 +28,8 @@ import pandas as pd
 from features.frame import feature_columns, known_label_mask
 from playbook.effects import arm_difference
 from playbook.multiplicity import (
-    ALPHA,
     ADJUSTMENT,
+    ALPHA,
     OVERALL_SEGMENT,
     adjust_estimates,
     randomized_p_value,
