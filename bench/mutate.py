@@ -52,7 +52,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/features/test_label_boundaries.py",
     ),
     "evaluation/_origins.py": ("tests/evaluation/test_origins.py",),
-    "evaluation/_folds.py": ("tests/evaluation/test_folds.py",),
+    "evaluation/_folds.py": (
+        "tests/evaluation/test_folds.py",
+        "tests/evaluation/test_folds_edges.py",
+    ),
     "training/_split.py": (
         "tests/training/test_out_of_time.py",
         "tests/evaluation/test_band_rows.py",
