@@ -273,9 +273,17 @@ def _survival_section(
     """The time-to-churn figures, or why there are none (the rest of the backtest stands)."""
     from evaluation.survival import survival_backtest
 
+    # Anchored to the churn model the summary speaks of: the curve served beside it.
+    churn_model = headline_model(name for name in MODELS if name in set(predictions["model"]))
     try:
         return survival_backtest(
-            frame, pd.Series(coverage_end), predictions, config, data_end=data_end, truth=truth
+            frame,
+            pd.Series(coverage_end),
+            predictions,
+            config,
+            data_end=data_end,
+            truth=truth,
+            churn_model=churn_model or "segmented",
         )
     except RetainError as error:
         return {"skipped": str(error)}

@@ -12,7 +12,8 @@ censored one, observed through month c, has time c + 0.5, since its survival of 
 
 `survival_backtest` refits the SurvivalModel at every backtest cutoff on the months known before
 it, scores the cutoff's window (the rows the churn models scored), anchors each curve to the
-segmented churn model's probability at the risk window's end, and compares with a Kaplan-Meier
+headline churn model's probability at the risk window's end (`chosen` in a backtest: the model
+served), and compares with a Kaplan-Meier
 curve of the training months and, on simulated data, with the true S at 3, 6 and 12 months.
 """
 

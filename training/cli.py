@@ -222,7 +222,7 @@ def promote_command(
     from features.frame import TARGETS
     from retain.config import load_config
     from retain.errors import RetainError
-    from training.registry import CHALLENGER, promote, version_of
+    from training.registry import CHALLENGER, CHAMPION, promote, version_of
 
     if target not in TARGETS:
         raise RetainError(f"--target must be one of {', '.join(TARGETS)} (got {target!r})")
@@ -244,8 +244,10 @@ def promote_command(
         from evaluation.gate import check_promotion
         from retain.progress import step
 
-        # The gate refits both models on a backtest: most of a minute with nothing to report.
-        with step(f"promote {target}: backtest gate (refitting challenger and champion)"):
+        # The gate refits the models on a backtest: most of a minute with nothing to report.
+        # Without a champion there is nothing to compare; the challenger's own figure is shown.
+        refits = "challenger and champion" if version_of(target, CHAMPION, config) else "challenger"
+        with step(f"promote {target}: backtest gate (refitting the {refits})"):
             decision = check_promotion(target, config, data=data, features=features)
         if not decision.promote:
             # A verdict, not a failure: exit 3 lets a pipeline tell "the champion stays" from
