@@ -51,7 +51,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/features/test_labels.py",
         "tests/features/test_label_boundaries.py",
     ),
-    "evaluation/_origins.py": ("tests/evaluation/test_origins.py",),
+    "evaluation/_origins.py": (
+        "tests/evaluation/test_origins.py",
+        "tests/evaluation/test_origins_edges.py",
+    ),
     "evaluation/_folds.py": (
         "tests/evaluation/test_folds.py",
         "tests/evaluation/test_folds_edges.py",
