@@ -191,3 +191,29 @@ def test_origins_are_immutable():
     found = find_origins(base(), "churn", config(), "monthly")
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.spacing = "weekly"  # type: ignore[misc]
+
+
+def test_the_hint_names_the_first_shorter_horizon_that_gives_enough_origins():
+    """Jan-Dec 2024, 20 snapshots a month, half expanding; data ends 2025-01-01; expansion known
+    at as_of + 180 + 30 days, so only Jan-Jun are labelled and no window qualifies (at October
+    three dates are known, but its own outcomes are not). Shorter horizons (each known date
+    = as_of + days + 30) in the order tried:
+    - 150: labels to July; training holds 3 dates first at September, whose window is open: 0;
+    - 120: August qualifies alone: 1 origin, fewer than min_origins (4);
+    - 90: July, August, September: 3, still fewer;
+    - 60: June to October: 5, the first that reaches 4: the hint."""
+    rows = []
+    for m in range(1, 13):
+        as_of = pd.Timestamp(f"2024-{m:02d}-01")
+        part = month(as_of, 10, 10, known_after=210)
+        part["expansion"], part["expansion_known_at"] = part["churn"], part["churn_known_at"]
+        rows.append(part)
+    frame = frame_of(*rows)
+    end = pd.Timestamp("2025-01-01")
+    frame.loc[frame["expansion_known_at"] >= end, "expansion"] = np.nan
+    assert choose_origins(frame, "expansion", config()).windows == []
+    hint = shorter_window_hint(frame, "expansion", config(), end)
+    assert hint == (
+        "A 60-day window instead of 180 (`[labels] horizon_days = 60`) would allow about 5 "
+        "origins for expansion."
+    )
