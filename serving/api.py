@@ -230,6 +230,7 @@ class ScoringApi:
                 "segment": a.segment,
                 "features": a.features,
                 "renewal_date": a.renewal_date,
+                "csm_id": a.csm_id,
             }
             for a in accounts
         ] or [{"account_id": "warm-up", "segment": None, "features": {}}]

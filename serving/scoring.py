@@ -394,6 +394,8 @@ def frame_from_features(accounts: Sequence[dict[str, Any]], models: ModelPair) -
             "segment": [a.get("segment") for a in accounts],
             # Not a feature: the date the renewal risk refers to is derived from it.
             "renewal_date": pd.to_datetime([a.get("renewal_date") for a in accounts]),
+            # Not a feature either: the owner of the plays recommended on the result.
+            "csm_id": pd.Series([a.get("csm_id") for a in accounts], dtype=object),
         }
     )
     parts = [identity, pd.DataFrame(block, columns=numeric)]

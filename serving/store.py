@@ -78,6 +78,7 @@ class StoredAccount:
     features: dict[str, Any]
     stored_at: pd.Timestamp
     renewal_date: str | None
+    csm_id: str | None  # the owner plays recommended on a rescoring go to
     result: dict[str, Any] | None
     churn_version: str | None
     expansion_version: str | None
@@ -315,7 +316,7 @@ def read_store(
         where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
         query = f"""
             SELECT s.account_id, CAST(s.as_of AS VARCHAR) AS as_of, s.segment, s.features,
-                   CAST(s.renewal_date AS VARCHAR) AS renewal_date,
+                   CAST(s.renewal_date AS VARCHAR) AS renewal_date, s.csm_id,
                    s.stored_at, c.churn_version, c.expansion_version, c.churn_probability,
                    c.expansion_probability, c.health_band, c.reasons, c.expansion_reasons,
                    c.signals, c.scored_at, c.result
@@ -354,6 +355,7 @@ def read_store(
             features=json.loads(row["features"]),
             stored_at=pd.Timestamp(row["stored_at"]),
             renewal_date=row["renewal_date"],
+            csm_id=row["csm_id"],
             result=result,
             churn_version=row["churn_version"],
             expansion_version=row["expansion_version"],

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 TOKEN = "test-token-1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 STALE_ACCOUNT = "acc_0003"
+STALE_OWNER = "csm-ada"
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +44,7 @@ def server(trained: dict, tmp_path_factory: pytest.TempPathFactory):
     stale = latest[latest["account_id"] == STALE_ACCOUNT].copy()
     stale["open_escalations"] = 3.0
     stale["champion_left_90d"] = 1.0
+    stale["csm_id"] = STALE_OWNER
     write_store(store, stale, models, None, now=pd.Timestamp("2024-08-02 10:00"))
 
     args = ["--model-path", str(trained["folder"]), "--store", str(store), "--drain-seconds", "0"]
@@ -181,8 +183,9 @@ def test_a_snapshot_newer_than_its_scores_is_scored_on_demand(server: dict) -> N
     assert result == expected
     assert result != server["results"][STALE_ACCOUNT]
     assert {"champion_left", "open_escalation"} <= {s["name"] for s in result["signals"]}
-    # Rescored on demand, the account gets the play its new signals open.
+    # Rescored on demand, the account gets the play its new signals open, owned by its CSM.
     assert "executive_sponsor_outreach" in {p["play"] for p in plays}
+    assert {p["owner"] for p in plays} == {STALE_OWNER}
 
 
 def test_an_earlier_as_of_comes_from_the_store(server: dict) -> None:
