@@ -27,7 +27,6 @@ from features.windows import (
     bigint,
     blocks_in_window,
     change_pct,
-    day_number,
     days_between,
     flag,
     in_window,
@@ -59,66 +58,118 @@ def _finite(value: ir.FloatingValue) -> ir.FloatingValue:
     return ibis.ifelse((value - value) == real(0.0), value, ibis.null("float64"))
 
 
+def _grain_row(table: ir.Table, grain: int, **columns: ir.Value) -> ir.Table:
+    """`table` as rows of the union of `_aggregates`: every grain's columns, NULL when not its."""
+    nulls = {
+        "day": ibis.null("timestamp"),
+        "user_id": ibis.null("string"),
+        "event": ibis.null("string"),
+        "block": ibis.null("int64"),
+        "events": ibis.null("float64"),
+        "key_events": ibis.null("float64"),
+        "days": ibis.null("int64"),
+    }
+    return table.select(table.account_id, grain=bigint(grain), **{**nulls, **columns})
+
+
+def _event_days(rows: ir.Table, key_events: tuple[str, ...]) -> ir.Table:
+    """(account, event, day): `events`, and `key_events` when the event is key (a key event
+    is a property of the event: no per-row test is needed)."""
+    per_day = rows.group_by(["account_id", "event", "day"]).aggregate(events=rows.amount.sum())
+    is_key = per_day.event.isin(list(key_events)) if key_events else ibis.literal(True)
+    return per_day.mutate(key_events=ibis.ifelse(is_key, per_day.events, ibis.null("float64")))
+
+
+def _account_days(event_days: ir.Table) -> ir.Table:
+    daily = event_days.group_by(["account_id", "day"]).aggregate(
+        events=event_days.events.sum(),
+        key_events=event_days.key_events.sum().fill_null(0),
+    )
+    return _grain_row(
+        daily,
+        _GRAIN_ACCOUNT_DAY,
+        day=daily.day.cast("timestamp"),
+        events=daily.events,
+        key_events=daily.key_events,
+    )
+
+
+def _event_blocks(event_days: ir.Table, origin: pd.Timestamp) -> ir.Table:
+    first_day = ibis.date(origin.date())
+    recent = event_days.filter((event_days.day >= first_day) & event_days.event.notnull())
+    number = recent.day.delta(first_day, unit="day")
+    recent = recent.select(
+        "account_id",
+        "event",
+        block=(number // BLOCK_DAYS).cast("int64"),
+        # One row per day of an (account, event): distinct powers of two sum to their OR.
+        day_bit=bigint(1) << (number % BLOCK_DAYS).cast("int64"),
+    )
+    blocks = recent.group_by(["account_id", "event", "block"]).aggregate(
+        days=recent.day_bit.sum().cast("int64")
+    )
+    return _grain_row(
+        blocks, _GRAIN_EVENT_BLOCK, event=blocks.event, block=blocks.block, days=blocks.days
+    )
+
+
+def _user_blocks(rows: ir.Table, origin: pd.Timestamp) -> ir.Table:
+    """(account, user, block): the mask of the user's active days in the block.
+
+    The mask is a bit OR of per-row bits, which Ibis does not compile for every engine
+    (PySpark), so the rows are first grouped per user and day: distinct powers of two then
+    sum to their OR. Rows without a user are grouped and dropped after: a filter on the
+    canonical user_id before grouping would compute it (a trim of every value) twice per row.
+    """
+    first_day = ibis.date(origin.date())
+    recent = rows.filter(rows.day >= first_day)
+    number = recent.day.delta(first_day, unit="day")
+    per_day = recent.select(
+        "account_id",
+        "user_id",
+        block=(number // BLOCK_DAYS).cast("int64"),
+        day_in_block=(number % BLOCK_DAYS).cast("int64"),
+    ).distinct()
+    per_day = per_day.mutate(day_bit=bigint(1) << per_day.day_in_block)
+    blocks = per_day.group_by(["account_id", "user_id", "block"]).aggregate(
+        days=per_day.day_bit.sum().cast("int64")
+    )
+    blocks = blocks.filter(blocks.user_id.notnull())
+    return _grain_row(
+        blocks, _GRAIN_USER_BLOCK, user_id=blocks.user_id, block=blocks.block, days=blocks.days
+    )
+
+
+def _usage_rows(usage: ir.Table, end: pd.Timestamp) -> ir.Table:
+    usage = usage.filter(usage.timestamp < ibis.timestamp(end.to_pydatetime()))
+    return usage.select(
+        "account_id",
+        "event",
+        "user_id",
+        day=usage.timestamp.date(),
+        amount=_finite(usage["count"]),
+    )
+
+
 def _aggregates(
     usage: ir.Table, key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.Timestamp
 ) -> ir.Table:
-    """One pass over usage before `end`, three grains (column `grain`):
+    """Usage before `end` at three grains (column `grain`), each from as few rows as it can:
 
     - per account and day (all history: days since last activity looks back forever): `events`
       and `key_events` (every event is key when none are named);
     - per account, user and day block from `origin` on: `days`, the mask of active days;
     - per account, event and day block from `origin` on: `days`.
 
-    Ibis has no GROUPING SETS, so each row is repeated once per grain (a three-row cross join)
-    and grouped once: one scan of a hundred-million-row table, not three. The active days of a
-    block are summed as distinct powers of two after a first grouping per day (the same as a
-    bit OR, which Ibis does not compile for every engine). A count that is NaN (or infinite) is
+    Raw usage is grouped twice, no more: once to (account, event, day), from which the account
+    days and the event blocks follow, and once straight to (account, user, block). Ibis has no
+    GROUPING SETS; the grains are a union in one table. A count that is NaN (or infinite) is
     missing, not a number. The block layout is `features.windows.BLOCK_DAYS`.
     """
-    usage = usage.filter(usage.timestamp < ibis.timestamp(end.to_pydatetime()))
-    recent = usage.timestamp >= ibis.timestamp(origin.to_pydatetime())
-    day = day_number(usage.timestamp, origin)
-    is_key = usage.event.isin(list(key_events)) if key_events else ibis.literal(True)
-    rows = usage.select(
-        "account_id",
-        day=usage.timestamp.truncate("D"),
-        amount=_finite(usage["count"]),
-        is_key=is_key,
-        user_id=ibis.ifelse(recent, usage.user_id, ibis.null("string")),
-        event=ibis.ifelse(recent, usage.event, ibis.null("string")),
-        block=ibis.ifelse(recent, day // BLOCK_DAYS, ibis.null("int64")).cast("int64"),
-    )
-    grains = ibis.memtable({"grain": [_GRAIN_ACCOUNT_DAY, _GRAIN_USER_BLOCK, _GRAIN_EVENT_BLOCK]})
-    rows = rows.cross_join(grains.select(grain=grains.grain.cast("int64")))
-    g = rows.grain
-    keyed = rows.select(
-        "account_id",
-        "grain",
-        "day",
-        "amount",
-        "is_key",
-        user_id=ibis.ifelse(g == _GRAIN_USER_BLOCK, rows.user_id, ibis.null("string")),
-        event=ibis.ifelse(g == _GRAIN_EVENT_BLOCK, rows.event, ibis.null("string")),
-        block=ibis.ifelse(g != _GRAIN_ACCOUNT_DAY, rows.block, ibis.null("int64")),
-    )
-    keys = ["account_id", "grain", "day", "user_id", "event", "block"]
-    per_day = keyed.group_by(keys).aggregate(
-        events=keyed.amount.sum(),
-        key_events=keyed.amount.sum(where=keyed.is_key),
-    )
-    # The day within its block, from the day itself (only days in blocks: none before origin).
-    day_in_block = ibis.ifelse(
-        per_day.block.notnull(), day_number(per_day.day, origin) % BLOCK_DAYS, bigint(0)
-    )
-    per_day = per_day.mutate(day_bit=bigint(1) << day_in_block.cast("int64"))
-    coarse = ["account_id", "grain", "user_id", "event", "block"]
-    fine = per_day.mutate(
-        day=ibis.ifelse(per_day.grain == _GRAIN_ACCOUNT_DAY, per_day.day, ibis.null("timestamp"))
-    )
-    return fine.group_by([*coarse, "day"]).aggregate(
-        events=fine.events.sum(),
-        key_events=fine.key_events.sum().fill_null(0),
-        days=fine.day_bit.sum().cast("int64"),
+    rows = _usage_rows(usage, end)
+    event_days = _event_days(rows, key_events)
+    return ibis.union(
+        _account_days(event_days), _user_blocks(rows, origin), _event_blocks(event_days, origin)
     )
 
 
