@@ -60,6 +60,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/evaluation/test_folds_edges.py",
     ),
     "training/_split.py": (
+        "tests/training/test_split.py",
         "tests/training/test_out_of_time.py",
         "tests/evaluation/test_band_rows.py",
     ),
@@ -307,6 +308,10 @@ def mutate_module(module: str, tests: tuple[str, ...], deadline: float) -> list[
         copy_root = Path(folder)
         copy_repository(copy_root)
         _check_imports_the_copy(copy_root, module)
+        missing = [t for t in tests if not (copy_root / t).is_file()]
+        if missing:
+            print(f"{module}: not in this checkout, skipped: {', '.join(missing)}", flush=True)
+        tests = tuple(t for t in tests if t not in missing)
         path = copy_root / module
         original = path.read_text()
         # The baseline runs the unparsed, unmutated module: it must pass as it is.
