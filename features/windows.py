@@ -234,6 +234,11 @@ def window_hit(joined: ir.Table, from_days_ago: int, to_days_ago: int = 0) -> ir
     return (joined.days & ((one << high) - (one << low))) != 0
 
 
+# Bits per field of `weekly_activity`'s packed sum: a field counts the blocks that hit its
+# week (at most 2: a week is shorter than a block) or its window (at most 4 for 90 days).
+_FIELD_BITS = 4
+
+
 def weekly_activity(
     source: DataSource,
     spine: ir.Table,
@@ -248,28 +253,36 @@ def weekly_activity(
     as_of)`.
 
     Each block overlapping the window tells each week through `window_hit` (64-bit pieces: no
-    engine-specific integer width), and the blocks of one key are OR-ed together. It is the
-    hottest step of the usage family, so the result is materialized.
+    engine-specific integer width), and the blocks of one key are OR-ed together: each block
+    adds 1 to a small counter field per week it hits, all fields packed in one int64, so one
+    integer sum per key does what `weeks` + 1 boolean `any`s would (a field is set when its
+    count is not 0). It is the hottest step of the usage family, so the result is materialized.
     """
     if 7 * weeks > window_days:
         raise ValueError("the weeks do not fit the window")
+    blocks_per_window = -(-window_days // BLOCK_DAYS) + 1
+    if blocks_per_window >= 1 << _FIELD_BITS or (weeks + 1) * _FIELD_BITS > 63:
+        raise ValueError("the weeks do not fit one packed int64")
     joined = blocks_in_window(spine, blocks, window_days, origin)
-    per_block = joined.select(
-        SNAPSHOT_ID,
-        key,
-        hit=window_hit(joined, window_days),
-        **{f"_week_{k}": window_hit(joined, 7 * (k + 1), 7 * k) for k in range(weeks)},
+    # Field k (k < weeks) counts hits of week k, field `weeks` hits of the whole window.
+    hits = [window_hit(joined, 7 * (k + 1), 7 * k) for k in range(weeks)]
+    hits.append(window_hit(joined, window_days))
+    packed = sum(
+        (ibis.ifelse(hit, bigint(1 << (_FIELD_BITS * k)), bigint(0)) for k, hit in enumerate(hits)),
+        bigint(0),
     )
-    per_key = per_block.group_by([SNAPSHOT_ID, key]).aggregate(
-        active_in_window=per_block.hit.any(),
-        **{f"_week_{k}": per_block[f"_week_{k}"].any() for k in range(weeks)},
-    )
-    # Each week bit is set when any block of the key has it (an OR over blocks).
+    per_block = joined.select(SNAPSHOT_ID, key, packed=packed)
+    per_key = per_block.group_by([SNAPSHOT_ID, key]).aggregate(packed=per_block.packed.sum())
+
+    def field_set(k: int) -> ir.BooleanValue:
+        field = (per_key.packed >> bigint(_FIELD_BITS * k)) & bigint((1 << _FIELD_BITS) - 1)
+        return field != bigint(0)
+
     week_bits = sum(
-        (ibis.ifelse(per_key[f"_week_{k}"], bigint(1 << k), bigint(0)) for k in range(weeks)),
+        (ibis.ifelse(field_set(k), bigint(1 << k), bigint(0)) for k in range(weeks)),
         bigint(0),
     )
     per_key = per_key.select(
-        SNAPSHOT_ID, key, weeks=week_bits.cast("int64"), active_in_window=per_key.active_in_window
+        SNAPSHOT_ID, key, weeks=week_bits.cast("int64"), active_in_window=field_set(weeks)
     )
     return materialize(source, per_key, "weekly_activity")
