@@ -76,6 +76,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "serving/reasons.py": (
         "tests/serving/test_reasons.py",
         "tests/serving/test_expansion_reasons.py",
+        "tests/serving/test_reasons_edges.py",
     ),
     "serving/auth.py": ("tests/serving/test_auth.py", "tests/serving/test_auth_edges.py"),
     "retain/files.py": (
