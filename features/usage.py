@@ -96,7 +96,7 @@ def _account_days(event_days: ir.Table) -> ir.Table:
 
 def _event_blocks(event_days: ir.Table, origin: pd.Timestamp) -> ir.Table:
     first_day = ibis.date(origin.date())
-    recent = event_days.filter((event_days.day >= first_day) & event_days.event.notnull())
+    recent = event_days.filter(event_days.day >= first_day)
     number = recent.day.delta(first_day, unit="day")
     recent = recent.select(
         "account_id",
@@ -113,39 +113,40 @@ def _event_blocks(event_days: ir.Table, origin: pd.Timestamp) -> ir.Table:
     )
 
 
-def _user_blocks(rows: ir.Table, origin: pd.Timestamp) -> ir.Table:
+def _user_blocks(usage: ir.Table, origin: pd.Timestamp) -> ir.Table:
     """(account, user, block): the mask of the user's active days in the block.
 
     The mask is a bit OR of per-row bits, which Ibis does not compile for every engine
-    (PySpark), so the rows are first grouped per user and day: distinct powers of two then
-    sum to their OR. Rows without a user are grouped and dropped after: a filter on the
-    canonical user_id before grouping would compute it (a trim of every value) twice per row.
+    (PySpark), so the rows are first reduced to distinct (account, user, day): distinct powers
+    of two then sum to their OR.
     """
     first_day = ibis.date(origin.date())
-    recent = rows.filter(rows.day >= first_day)
-    number = recent.day.delta(first_day, unit="day")
-    per_day = recent.select(
+    # On the timestamp itself, so that the engine can skip old parts of the file.
+    recent = usage.filter(usage.timestamp >= ibis.timestamp(origin.to_pydatetime()))
+    per_day = recent.select("account_id", "user_id", day=recent.timestamp.date()).distinct()
+    number = per_day.day.delta(first_day, unit="day")
+    per_day = per_day.select(
         "account_id",
         "user_id",
         block=(number // BLOCK_DAYS).cast("int64"),
-        day_in_block=(number % BLOCK_DAYS).cast("int64"),
-    ).distinct()
-    per_day = per_day.mutate(day_bit=bigint(1) << per_day.day_in_block)
+        day_bit=bigint(1) << (number % BLOCK_DAYS).cast("int64"),
+    )
     blocks = per_day.group_by(["account_id", "user_id", "block"]).aggregate(
         days=per_day.day_bit.sum().cast("int64")
     )
-    blocks = blocks.filter(blocks.user_id.notnull())
     return _grain_row(
         blocks, _GRAIN_USER_BLOCK, user_id=blocks.user_id, block=blocks.block, days=blocks.days
     )
 
 
-def _usage_rows(usage: ir.Table, end: pd.Timestamp) -> ir.Table:
-    usage = usage.filter(usage.timestamp < ibis.timestamp(end.to_pydatetime()))
+def _before(usage: ir.Table, end: pd.Timestamp) -> ir.Table:
+    return usage.filter(usage.timestamp < ibis.timestamp(end.to_pydatetime()))
+
+
+def _usage_rows(usage: ir.Table) -> ir.Table:
     return usage.select(
         "account_id",
         "event",
-        "user_id",
         day=usage.timestamp.date(),
         amount=_finite(usage["count"]),
     )
@@ -161,15 +162,18 @@ def _aggregates(
     - per account, user and day block from `origin` on: `days`, the mask of active days;
     - per account, event and day block from `origin` on: `days`.
 
+    Blocks of a NULL user or event are kept, for the reader to drop: a filter here would be
+    pushed down to the rows and compute the canonical column (a trim of every value) twice.
+
     Raw usage is grouped twice, no more: once to (account, event, day), from which the account
-    days and the event blocks follow, and once straight to (account, user, block). Ibis has no
-    GROUPING SETS; the grains are a union in one table. A count that is NaN (or infinite) is
-    missing, not a number. The block layout is `features.windows.BLOCK_DAYS`.
+    days and the event blocks follow, and once to distinct (account, user, day) for the user
+    blocks. Ibis has no GROUPING SETS; the grains are a union in one table. A count that is NaN
+    (or infinite) is missing, not a number. The block layout is `features.windows.BLOCK_DAYS`.
     """
-    rows = _usage_rows(usage, end)
-    event_days = _event_days(rows, key_events)
+    usage = _before(usage, end)
+    event_days = _event_days(_usage_rows(usage), key_events)
     return ibis.union(
-        _account_days(event_days), _user_blocks(rows, origin), _event_blocks(event_days, origin)
+        _account_days(event_days), _user_blocks(usage, origin), _event_blocks(event_days, origin)
     )
 
 
