@@ -486,25 +486,21 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
 
 
 def _last_active_day(spine: ir.Table, window: ir.Table, daily: ir.Table) -> ir.Table:
-    """The last active day before as_of: from the window when there is one, else from the
-    monthly last days of the months that ended before as_of (a small table for the as-of join).
+    """The last active day before as_of: from the window when there is one, else the latest of
+    the monthly last days before as_of (a small table for the as-of join).
 
-    Exact: any activity in the month that contains as_of, before as_of, lies inside the window.
+    Exact: a month whose last active day is on or after as_of contains as_of (or is later),
+    and its activity before as_of lies inside the window.
     """
     in_window_last = window.group_by(SNAPSHOT_ID).aggregate(recent=window.day.max())
     monthly = daily.mutate(month=daily.day.truncate("M"))
     monthly = monthly.group_by(["account_id", "month"]).aggregate(last_day=monthly.day.max())
-    monthly = monthly.select(
-        "account_id",
-        "last_day",
-        month_last_day=monthly.month + ibis.interval(months=1) - ibis.interval(days=1),
-    )
-    older = latest_before(spine, monthly, "month_last_day").select(SNAPSHOT_ID, "last_day")
+    older = latest_before(spine, monthly.select("account_id", "last_day"), "last_day")
     joined = (
         spine.select(SNAPSHOT_ID)
         .left_join(in_window_last, SNAPSHOT_ID)
         .drop(f"{SNAPSHOT_ID}_right")
-        .left_join(older, SNAPSHOT_ID)
+        .left_join(older.select(SNAPSHOT_ID, "last_day"), SNAPSHOT_ID)
         .drop(f"{SNAPSHOT_ID}_right")
     )
     return joined.select(SNAPSHOT_ID, last_active_day=joined.recent.fill_null(joined.last_day))

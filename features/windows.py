@@ -95,6 +95,12 @@ def latest_before(spine: ir.Table, events: ir.Table, time_column: str) -> ir.Tab
         events,
         [spine.account_id == events[_EVENT_ACCOUNT], events[_EVENT_TIME] < spine.as_of],
     )
+    if not others:
+        # The time alone: its maximum, a grouping instead of a sort of every joined row.
+        latest = joined.group_by(SNAPSHOT_ID).aggregate(**{time_column: joined[_EVENT_TIME].max()})
+        kept = latest.rename({"_latest_snapshot_id": SNAPSHOT_ID})
+        result = spine.left_join(kept, spine[SNAPSHOT_ID] == kept._latest_snapshot_id)
+        return result.select(*spine.columns, time_column)
     ranked = joined.mutate(
         _recency=ibis.row_number().over(
             group_by=SNAPSHOT_ID, order_by=[ibis.desc(_EVENT_TIME), *others]
