@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES: dict[str, tuple[str, ...]] = {
     "features/windows.py": (
         "tests/features/test_windows.py",
+        "tests/features/test_windows_edges.py",
         "tests/features/test_point_in_time_boundaries.py",
         "tests/features/test_usage.py",
         "tests/features/test_support.py",
@@ -60,6 +61,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/evaluation/test_folds_edges.py",
     ),
     "training/_split.py": (
+        "tests/training/test_time_split_edges.py",
         "tests/training/test_split.py",
         "tests/training/test_out_of_time.py",
         "tests/evaluation/test_band_rows.py",
