@@ -68,6 +68,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "training/calibration.py": (
         "tests/training/test_calibration.py",
+        "tests/training/test_calibration_edges.py",
         "tests/training/test_out_of_time.py",
     ),
     "training/bands.py": (

@@ -1,0 +1,45 @@
+"""Calibration at its edges: the row count that switches Platt to beta, a Platt slope below 1
+kept (not flattened to the base rate), and a beta fit whose lower tail falls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.calibration import fit_calibrator
+
+
+def _rising(n: int, seed: int, slope: float = 0.5, shift: float = -1.0):
+    rng = np.random.default_rng(seed)
+    margin = rng.normal(0, 2, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(slope * margin + shift)))).astype(int)
+    return margin, y
+
+
+def test_beta_from_exactly_100_rows_platt_below():
+    margin, y = _rising(100, seed=3)
+    assert fit_calibrator(margin, y).kind == "beta"
+    assert fit_calibrator(margin[:99], y[:99]).kind == "sigmoid"
+
+
+def test_a_gentle_platt_slope_is_kept():
+    margin, y = _rising(99, seed=4, slope=0.5)
+    calibrator = fit_calibrator(margin, y)
+    assert calibrator.kind == "sigmoid"
+    assert 0.0 < calibrator.a < 1.0  # a slope, not the base rate (a = 0)
+    p = calibrator.predict(np.array([-4.0, 0.0, 4.0]))
+    assert p[0] < p[1] < p[2]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_beta_fit_whose_lower_tail_falls_keeps_the_upper_term(seed):
+    # Risk falls with the margin below 0 and rises above it: ln(p0), the lower tail's term,
+    # comes out negative and is dropped; -ln(1 - p0) is refitted alone and stays positive.
+    rng = np.random.default_rng(seed)
+    margin = rng.normal(0, 2, 4_000)
+    logit = -0.4 * np.minimum(margin, 0.0) + 1.5 * np.maximum(margin, 0.0) - 1.0
+    y = (rng.random(len(margin)) < 1 / (1 + np.exp(-logit))).astype(int)
+    calibrator = fit_calibrator(margin, y)
+    assert calibrator.kind == "beta"
+    assert calibrator.a == 0.0 and calibrator.b > 0.0
+    assert (np.diff(calibrator.predict(np.linspace(-8, 8, 81))) > 0).all()
