@@ -73,6 +73,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "training/bands.py": (
         "tests/training/test_bands.py",
+        "tests/training/test_bands_edges.py",
         "tests/training/test_out_of_time.py",
         "tests/evaluation/test_band_rows.py",
     ),
