@@ -14,6 +14,7 @@ Goal (issue #1, section 6): under 120 s and 8 GB on 2 cores, within 10x of the f
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -29,21 +30,25 @@ from retain.config import load_config
 
 
 class StepTimer:
-    """Records how long each step of `build_features` took (duck-types rich's Progress)."""
+    """Records how long each step of `build_features` took, in wall and CPU seconds
+    (duck-types rich's Progress)."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[str, float]] = []
+        self.cpu_marks: list[tuple[str, float]] = []
         self._last = time.perf_counter()
+        self._last_cpu = cpu_seconds()
 
     def add_task(self, description: str, total: int) -> int:
-        self._last = time.perf_counter()
+        self._last, self._last_cpu = time.perf_counter(), cpu_seconds()
         return 0
 
     def update(self, task: int, advance: int = 0, description: str = "") -> None:
         if advance:
-            now = time.perf_counter()
+            now, cpu = time.perf_counter(), cpu_seconds()
             self.marks.append((description, now - self._last))
-            self._last = now
+            self.cpu_marks.append((description, cpu - self._last_cpu))
+            self._last, self._last_cpu = now, cpu
 
 
 def simulated(cache: Path, accounts: int, months: int, seed: int) -> Path:
@@ -100,9 +105,10 @@ def main() -> None:
         end=source.data_end - pd.Timedelta(days=1), periods=args.months, freq="MS"
     )
     timer = StepTimer()
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu = time.perf_counter(), cpu_seconds()
     frame = build_features(source, config, as_of=list(month_starts), progress=timer)
-    wall = time.perf_counter() - started
+    wall, build_cpu = time.perf_counter() - started, cpu_seconds() - cpu
 
     print(
         f"data: {args.accounts:,} accounts, {usage_rows:,} usage rows, "
@@ -111,9 +117,12 @@ def main() -> None:
     print(f"snapshots: {len(frame):,} rows x {frame.shape[1]} columns")
     print(f"floor (bare DuckDB GROUP BY account_id over usage): {floor:.2f} s")
     print(f"build_features wall time: {wall:.1f} s  ({wall / floor:.1f}x the floor)")
+    print(f"build_features CPU time: {build_cpu:.1f} s (this process, every thread)")
     print(f"usage rows per second: {usage_rows / wall:,.0f}")
     print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")
+    print(f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print("steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timer.marks))
+    print("steps, CPU: " + ", ".join(f"{name} {s:.1f} s" for name, s in timer.cpu_marks))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Issue 16's goal: the build within 3x of the reference.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,7 @@ def main() -> None:
     )
     dates = [d.date() for d in month_starts]
 
+    load_before = os.getloadavg()[0]
     started, cpu = time.perf_counter(), cpu_seconds()
     windows, *_ = connection.execute(
         REFERENCE.format(count=count, file=usage_file), {"dates": dates}
@@ -87,8 +89,8 @@ def main() -> None:
     started, cpu = time.perf_counter(), cpu_seconds()
     frame = build_features(source, config, as_of=list(month_starts), progress=timer)
     wall, build_cpu = time.perf_counter() - started, cpu_seconds() - cpu
-    steps = dict(timer.marks)
-    usage = steps.get("usage", float("nan"))
+    steps, cpu_steps = dict(timer.marks), dict(timer.cpu_marks)
+    usage, usage_cpu = steps.get("usage", float("nan")), cpu_steps.get("usage", float("nan"))
 
     print(
         f"data: {args.accounts:,} accounts, {usage_rows:,} usage rows, {len(dates)} month starts "
@@ -104,9 +106,15 @@ def main() -> None:
         f"CPU seconds: reference {reference_cpu:.1f}, build {build_cpu:.1f} "
         f"({build_cpu / reference_cpu:.1f}x)"
     )
-    print(f"usage step: {usage:.1f} s, {usage / reference:.1f}x the reference")
+    print(
+        f"usage step: {usage:.1f} s, {usage / reference:.1f}x the reference; "
+        f"CPU {usage_cpu:.1f} s, {usage_cpu / reference_cpu:.1f}x"
+    )
     print(f"peak memory (ru_maxrss): {peak_memory_gb():.2f} GB")
+    # Other sessions share the cores: wall times swing with the load, CPU seconds much less.
+    print(f"load average (1 min): {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print("steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timer.marks))
+    print("steps, CPU: " + ", ".join(f"{name} {s:.1f} s" for name, s in timer.cpu_marks))
 
 
 if __name__ == "__main__":
