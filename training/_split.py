@@ -39,3 +39,26 @@ def time_split(order: pd.Series, fraction: float, seed: int) -> tuple[np.ndarray
     rng = np.random.default_rng(seed)
     mask = rng.random(len(dates)) < fraction
     return mask, "random: single as_of date, seeded hold-out"
+
+
+def decision_half(accounts: np.ndarray | pd.Series, seed: int) -> np.ndarray:
+    """True for the validation accounts whose rows make the fit's own choices (keep a segment's
+    refinement, calibrate it); the other half is left to compare the candidates.
+
+    A refinement kept because it ranked some rows better will look better on those very rows,
+    so a selection on them favours the segmented candidate by construction (measured on the
+    demo's expansion backtest: chosen 0.002-0.005 ROC-AUC below global, interval excluding 0).
+    The halves are by account (an account's rows move together) and by a seeded hash of its id,
+    so a row's half does not depend on which other rows are in the frame.
+    """
+    ids = pd.Series(np.asarray(accounts), dtype=object).astype(str)
+    key = f"retain-split{seed % 10_000:04d}"  # pandas wants a 16-character hash key
+    hashes = pd.util.hash_pandas_object(ids, index=False, hash_key=key).to_numpy()
+    return (hashes % 2) == 0
+
+
+def selection_rows(frame: pd.DataFrame, target: str, fraction: float, seed: int) -> np.ndarray:
+    """The rows candidates are compared on: the out-of-time rows (`time_split` by the target's
+    known date) of the selection half of their accounts (not `decision_half`)."""
+    valid, _ = time_split(validation_order(frame, target), fraction, seed)
+    return valid & ~decision_half(frame["account_id"].to_numpy(), seed)

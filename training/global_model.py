@@ -18,6 +18,7 @@ from retain.errors import RetainError
 from training import _booster
 from training._design import DesignSpec
 from training.calibration import Calibrator
+from training.explain import Explanation
 from training.segmented import GLOBAL, SegmentedModel
 
 if TYPE_CHECKING:
@@ -68,6 +69,22 @@ class GlobalModel:
         if not hasattr(self, "booster_"):
             raise RetainError("This GlobalModel is not fitted yet; call fit() first")
         return _booster.raw_margin(self.booster_, self.design_.matrix(X))
+
+    def explain(self, X: pd.DataFrame) -> Explanation:
+        """Exact TreeSHAP contributions (log-odds) of the one booster, plus its base value:
+        `contributions.sum(axis=1) + base_value == raw_margin` for every row. (The backtest's
+        reasons come from the headline model, which is this one when `global` is chosen.)"""
+        if not hasattr(self, "booster_"):
+            raise RetainError("This GlobalModel is not fitted yet; call fit() first")
+        matrix = self.design_.matrix(X)
+        n_features = len(self.feature_names_)
+        values = _booster.contributions(self.booster_, matrix)
+        frame = pd.DataFrame(values[:, :n_features], columns=self.feature_names_, index=X.index)
+        return Explanation(
+            contributions=frame,
+            base_value=values[:, n_features],
+            raw_margin=_booster.raw_margin(self.booster_, matrix),
+        )
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         p = self.calibrator_.predict(self.raw_margin(X))

@@ -4,7 +4,10 @@ A segment with enough positive labels in its training window gets a refinement o
 booster (LightGBM `init_score`), kept only where it ranks the segment's out-of-time rows better;
 the others use the global booster, and `segment_strategy_` says which and why. A refined segment
 gets its own calibrator, fitted on out-of-time rows; every other segment, and segments unseen at
-fit time, use the global booster's calibration.
+fit time, use the global booster's calibration (fitted on every out-of-time row). The
+refinement's comparison and calibration use the decision half of the out-of-time accounts
+(`training._split.decision_half`), so that the other half can compare candidates without the
+optimism of rows a choice was made on.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from retain.files import write_json, write_text
 from training import _booster
 from training._design import DesignSpec, labels_array
 from training._metrics import paired_bootstrap_interval, validation_metrics
-from training._split import time_split, validation_order
+from training._split import decision_half, time_split, validation_order
 from training.bands import band_of, choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
 from training.explain import Explanation
@@ -115,6 +118,9 @@ class SegmentedModel:
         )
         valid, split = time_split(validation_order(X, self.target), tc.validation_fraction, tc.seed)
         train = ~valid
+        # Refinements are kept and calibrated on half the validation accounts; the other half
+        # compares the candidates (training._split.decision_half says why).
+        decide = valid & decision_half(accounts, tc.seed)
         common = dict(self.booster_params or {})
         params = {k: {**common, **dict(v)} for k, v in (self.segment_params or {}).items()}
         names = list(spec.feature_names)
@@ -182,9 +188,9 @@ class SegmentedModel:
                 segment_margin = global_margin[in_segment] + _booster.raw_margin(
                     refined[segment], matrix[in_segment]
                 )
-                rows = in_segment & valid
+                rows = in_segment & decide
                 refined_auc, global_auc, low, high = _segment_auc(
-                    segment_margin[valid[in_segment]],
+                    segment_margin[decide[in_segment]],
                     global_margin[rows],
                     labels[rows],
                     accounts[rows],
@@ -232,7 +238,8 @@ class SegmentedModel:
                 # segment on the global booster keeps the global mapping: recalibrating it on
                 # its few out-of-time rows reorders accounts across segments by noise (measured:
                 # backtest ROC-AUC 0.02 below the global model at 1,000 accounts).
-                own = fit_calibrator(margin[calibration_rows], labels[calibration_rows])
+                decision_rows = in_segment & decide
+                own = fit_calibrator(margin[decision_rows], labels[decision_rows])
                 calibrator = own if own is not IDENTITY else global_calibrator
             calibrators[segment] = calibrator
             p_valid = calibrator.predict(margin[calibration_rows])

@@ -11,8 +11,11 @@ one booster format), so every candidate is a `SegmentedModel`:
   small_data_params`): the defaults overfit small tabular books, where logistic regression wins;
 - `tuned`: the segmented model with Optuna's parameters per segment, when `--tune N` is given.
 
-All are fitted on the same rows and validated on the same out-of-time rows (the latest by the
-target's known date). `global` is the default; another candidate replaces the current choice
+All are fitted on the same rows and compared on the same out-of-time rows (the latest by the
+target's known date), of the selection half of their accounts: the decision half kept the
+segmented candidate's refinements and calibrated them, and a candidate compared on rows its own
+choices were made on looks better than it is (`training._split.decision_half`). `global` is the
+default; another candidate replaces the current choice
 only when it beats it on the primary metric (`[evaluation] primary_metric`) beyond the noise:
 the 95% interval of the paired difference (accounts resampled) lies entirely on the better
 side. Those rows also fitted each candidate's calibration and segment choices, so a margin
@@ -38,7 +41,7 @@ from training._metrics import (
     paired_bootstrap_interval,
     validation_metrics,
 )
-from training._split import time_split, validation_order
+from training._split import selection_rows
 from training.segmented import SegmentedModel
 
 LIGHTGBM_CANDIDATES: tuple[str, ...] = ("segmented", "global", "small_data", "tuned")
@@ -89,17 +92,18 @@ def select_candidate(
 ) -> Selection:
     """The best fitted candidate by the primary metric on the shared out-of-time rows.
 
-    `baselines` maps a baseline's name to its probabilities on those rows (fitted on the
-    training side only). Lower-is-better metrics (brier, log_loss) are minimised. The paired
-    intervals take `n_bootstrap` replicates (0: none, NaN in the table).
+    `baselines` maps a baseline's name to its probabilities on those rows
+    (`training._split.selection_rows`; fitted on the training side only). Lower-is-better
+    metrics (brier, log_loss) are minimised. The paired intervals take `n_bootstrap` replicates
+    (0: none, NaN in the table).
     """
     # The gate's calibration error has no per-model validation value here: rank by PR-AUC then.
     metric = config.evaluation.primary_metric
     metric = metric if metric in METRICS else "pr_auc"
     lower_is_better = metric in LOWER_IS_BETTER
-    valid, _ = time_split(
-        validation_order(rows, target), config.training.validation_fraction, config.training.seed
-    )
+    # The selection half: refinements were kept and calibrated on the other (decision) half.
+    tc = config.training
+    valid = selection_rows(rows, target, tc.validation_fraction, tc.seed)
     y = rows[target].to_numpy(dtype=int)[valid]
     accounts = rows["account_id"].to_numpy()[valid]
     validation = rows[valid]
@@ -159,7 +163,7 @@ def select_candidate(
         )
     frame = pd.DataFrame(table)
     best = ordered[0]
-    if best == chosen:
+    if best == chosen or scores[best] == scores[chosen]:  # a tie is no better than the choice
         note = f"{chosen} has the best out-of-time {metric} ({scores[chosen]:.4f})"
     else:
         note = (

@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from retain.config import Config
 from retain.errors import RetainError
-from training._split import time_split, validation_order
+from training._split import selection_rows, time_split, validation_order
 from training.baselines import LogisticBaseline, RuleScorecard
 from training.candidates import labelled_rows
 from training.registry import ModelRef, log_and_register, log_survival
@@ -218,16 +218,16 @@ def _baselines(rows: pd.DataFrame, target: str, config: Config) -> dict[str, np.
     """The baselines fitted on the training side, with their validation-row probabilities, so
     the comparison is like with like."""
     y = rows[target].astype(int).to_numpy()
-    valid, _ = time_split(
-        validation_order(rows, target), config.training.validation_fraction, config.training.seed
-    )
+    tc = config.training
+    valid, _ = time_split(validation_order(rows, target), tc.validation_fraction, tc.seed)
+    compared = selection_rows(rows, target, tc.validation_fraction, tc.seed)
     out = {}
     for name, baseline in (
         ("logistic", LogisticBaseline(target, config)),
         ("scorecard", RuleScorecard(target, config)),
     ):
         baseline.fit(rows[~valid], y[~valid])
-        out[name] = baseline.predict_proba(rows[valid])[:, 1]
+        out[name] = baseline.predict_proba(rows[compared])[:, 1]
     return out
 
 
@@ -252,9 +252,10 @@ def _log_target(
 
     tc = config.training
     y = rows[target].astype(int).to_numpy()
-    valid, _ = time_split(validation_order(rows, target), tc.validation_fraction, tc.seed)
+    # The rows the candidates were compared on (the selection half of the out-of-time rows)
+    # feed the calibration plots: the selection's probabilities are on those rows.
+    valid = selection_rows(rows, target, tc.validation_fraction, tc.seed)
     segments = segments_of(rows)
-    # Only the out-of-time rows feed the calibration plots: predict those, not every row.
     p = np.full(len(rows), np.nan)
     p[valid] = selection.probabilities[selection.chosen]
     chosen = selection.chosen

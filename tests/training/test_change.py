@@ -167,7 +167,7 @@ def segmented(frame: pd.DataFrame) -> pd.DataFrame:
     segment: the global booster cannot see it, so every segment keeps its refinement."""
     rng = np.random.default_rng(1)
     sign = np.where(frame["segment"] == "SMB", 1.0, -1.0)
-    logit = sign * (frame["onboarding_completion_pct"].to_numpy() - 50) / 10
+    logit = sign * (frame["onboarding_completion_pct"].to_numpy() - 50) / 5
     churn = (rng.random(len(frame)) < 1 / (1 + np.exp(-logit))).astype(float)
     return frame.assign(churn=churn)
 

@@ -26,3 +26,21 @@ def test_from_segmented_reuses_the_segmented_models_global_booster(frame, config
     reused = GlobalModel.from_segmented(segmented)
     np.testing.assert_array_equal(reused.predict_proba(frame), fitted.predict_proba(frame))
     assert reused.metrics_ == fitted.metrics_
+
+
+def test_explain_adds_up_to_the_margin_and_equals_an_unsegmented_model(frame, config):
+    rows = labelled_rows(frame, "churn")
+    model = GlobalModel("churn", config).fit(rows, rows["churn"])
+    explanation = model.explain(frame)
+    np.testing.assert_allclose(
+        explanation.contributions.sum(axis=1) + explanation.base_value,
+        model.raw_margin(frame),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(explanation.raw_margin, model.raw_margin(frame))
+    # The same booster inside a SegmentedModel explains every row identically.
+    segmented = SegmentedModel("churn", config, segmentation="none").fit(rows, rows["churn"])
+    np.testing.assert_allclose(
+        segmented.explain(frame).contributions.to_numpy(),
+        explanation.contributions.to_numpy(),
+    )

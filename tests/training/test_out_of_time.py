@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 
 from tests.training.conftest import make_frame
 from training import SegmentedModel
+from training._split import decision_half
 from training.bands import choose_bands
 from training.calibration import fit_calibrator
 
@@ -156,15 +157,21 @@ def test_a_refinement_is_kept_on_its_out_of_time_auc_recomputed_here(config):
     valid = _validation_by_hand(frame)
     assert model.metrics_["__all__"]["valid_rows"] == valid.sum()
     assert model.segment_strategy_ == {"Base": "refined", "Flip": "refined"}
-    on_valid = recomputed_aucs(model, frame, valid)
+    # The choice is made on the decision half of the validation accounts (the other half is
+    # left for comparing candidates): recompute on exactly those rows.
+    decide = valid & decision_half(frame["account_id"].to_numpy(), config.training.seed)
+    on_valid = recomputed_aucs(model, frame, decide)
     on_train = recomputed_aucs(model, frame, ~valid)
+    on_selection_half = recomputed_aucs(model, frame, valid & ~decide)
     for segment, (refined, global_) in on_valid.items():
         recorded = model.segment_auc_[segment]
         assert recorded["refined"] == pytest.approx(refined, abs=1e-12)
         assert recorded["global"] == pytest.approx(global_, abs=1e-12)
         assert refined > global_ + 0.05  # the reason it was kept
-        # ... and the recorded AUCs are not the training rows' (the check can tell them apart).
+        # ... and the recorded AUCs are not the training rows' nor the selection half's (the
+        # check can tell them apart).
         assert abs(on_train[segment][0] - refined) > 1e-4
+        assert abs(on_selection_half[segment][0] - refined) > 1e-4
 
 
 def test_a_refinement_that_does_not_beat_the_global_booster_out_of_time_is_dropped(config):
@@ -179,8 +186,9 @@ def test_a_refinement_that_does_not_beat_the_global_booster_out_of_time_is_dropp
 
     margin = _booster.raw_margin(model.global_booster_, model.design_.matrix(frame))
     y = frame["churn"].to_numpy(int)
+    decide = valid & decision_half(frame["account_id"].to_numpy(), config.training.seed)
     for segment in ("Base", "Flip"):
-        rows = (frame["segment"] == segment).to_numpy() & valid
+        rows = (frame["segment"] == segment).to_numpy() & decide
         assert model.segment_auc_[segment]["global"] == pytest.approx(
             roc_auc_score(y[rows], margin[rows]), abs=1e-12
         )
