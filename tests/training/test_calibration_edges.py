@@ -3,8 +3,11 @@ kept (not flattened to the base rate), and a beta fit whose lower tail falls."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from training.calibration import fit_calibrator
 
@@ -43,3 +46,13 @@ def test_a_beta_fit_whose_lower_tail_falls_keeps_the_upper_term(seed):
     assert calibrator.kind == "beta"
     assert calibrator.a == 0.0 and calibrator.b > 0.0
     assert (np.diff(calibrator.predict(np.linspace(-8, 8, 81))) > 0).all()
+    # ... and b, c are the refit on -ln(1 - p0) alone, not the two-term fit with a clipped.
+    refit = LogisticRegression(C=1e4, max_iter=1000).fit(np.logaddexp(0.0, margin)[:, None], y)
+    assert calibrator.b == pytest.approx(refit.coef_[0, 0], rel=1e-6)
+    assert calibrator.c == pytest.approx(refit.intercept_[0], rel=1e-6)
+
+
+def test_a_calibrator_is_immutable():
+    calibrator = fit_calibrator(*_rising(200, seed=5))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        calibrator.a = 2.0  # type: ignore[misc]
