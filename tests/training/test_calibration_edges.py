@@ -56,3 +56,26 @@ def test_a_calibrator_is_immutable():
     calibrator = fit_calibrator(*_rising(200, seed=5))
     with pytest.raises(dataclasses.FrozenInstanceError):
         calibrator.a = 2.0  # type: ignore[misc]
+
+
+def test_a_gently_falling_platt_curve_is_the_base_rate():
+    # A falling slope between -1 and 0 is still falling: never a decreasing map.
+    rng = np.random.default_rng(6)
+    margin = rng.normal(0, 2, 99)
+    y = (rng.random(99) < 1 / (1 + np.exp(0.4 * margin))).astype(int)
+    calibrator = fit_calibrator(margin, y)
+    p = calibrator.predict(np.linspace(-6, 6, 13))
+    assert np.ptp(p) == 0.0 and p[0] == pytest.approx(y.mean())
+
+
+def test_a_beta_fit_whose_upper_tail_falls_keeps_a_gentle_lower_term():
+    # Risk rises gently below 0 and falls above it: -ln(1 - p0)'s coefficient comes out
+    # negative and is dropped; the refitted ln(p0) term keeps a slope under 1.
+    rng = np.random.default_rng(2)
+    margin = rng.normal(0, 2, 4_000)
+    logit = 0.5 * np.minimum(margin, 0.0) - 0.8 * np.maximum(margin, 0.0) - 1.0
+    y = (rng.random(len(margin)) < 1 / (1 + np.exp(-logit))).astype(int)
+    calibrator = fit_calibrator(margin, y)
+    assert calibrator.kind == "beta" and calibrator.b == 0.0
+    assert 0.0 < calibrator.a < 1.0
+    assert (np.diff(calibrator.predict(np.linspace(-8, 8, 81))) > 0).all()
