@@ -5,7 +5,6 @@ neither needs nor trips over."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -98,13 +97,3 @@ def test_a_killed_writer_leaves_the_previous_file_intact(kind, tmp_path):
     OLD[kind](destination)
     assert destination.read_bytes() == old_bytes
     assert assert_only_hidden_leftovers(tmp_path, destination) == leftovers
-
-
-def test_the_old_file_still_reads_as_itself(tmp_path):
-    destination = tmp_path / "scores.json"
-    write_json(destination, {"version": 1})
-    script = WRITERS["json"][1]
-    for _ in range(5):
-        if kill_midway(script, [str(destination)], destination):
-            break
-    assert json.loads(destination.read_text()) == {"version": 1}
