@@ -58,11 +58,13 @@ def test_a_calibrator_is_immutable():
         calibrator.a = 2.0  # type: ignore[misc]
 
 
-def test_a_gently_falling_platt_curve_is_the_base_rate():
-    # A falling slope between -1 and 0 is still falling: never a decreasing map.
+@pytest.mark.parametrize("rows", [99, 600], ids=["platt", "beta"])
+def test_a_gently_falling_curve_is_the_base_rate(rows):
+    # Falling slopes between -1 and 0 (Platt's a; beta's refitted b is -0.81 here) are still
+    # falling: never a decreasing map, nor a constant other than the base rate.
     rng = np.random.default_rng(6)
-    margin = rng.normal(0, 2, 99)
-    y = (rng.random(99) < 1 / (1 + np.exp(0.4 * margin))).astype(int)
+    margin = rng.normal(0, 2, rows)
+    y = (rng.random(rows) < 1 / (1 + np.exp(0.4 * margin))).astype(int)
     calibrator = fit_calibrator(margin, y)
     p = calibrator.predict(np.linspace(-6, 6, 13))
     assert np.ptp(p) == 0.0 and p[0] == pytest.approx(y.mean())
