@@ -57,9 +57,11 @@ test: install
 # Mutation testing of the modules that hold the promises (bench/mutate.py): comparison, boolean
 # and boundary-constant mutants, one module at a time in a temporary copy, each running only its
 # own tests; not part of `make test`. Prints the kill rate per module and every survivor.
+# One module: make mutate MUTATE_ARGS="--module features/labels.py"
 MUTATE_MINUTES ?= 150
+MUTATE_ARGS ?=
 mutate: install
-	nice $(BIN)/python bench/mutate.py --max-minutes $(MUTATE_MINUTES) --json out/mutate.json
+	nice $(BIN)/python bench/mutate.py --max-minutes $(MUTATE_MINUTES) --json out/mutate.json $(MUTATE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
