@@ -217,3 +217,60 @@ def test_the_hint_names_the_first_shorter_horizon_that_gives_enough_origins():
         "A 60-day window instead of 180 (`[labels] horizon_days = 60`) would allow about 5 "
         "origins for expansion."
     )
+
+
+def hint_frame(target: str) -> pd.DataFrame:
+    """The frame of the hint test above for `target` (known 210 days after as_of), with the
+    churn risk dates (renewal on as_of, so a shorter window moves the known date one for one)."""
+    rows = []
+    for m in range(1, 13):
+        as_of = pd.Timestamp(f"2024-{m:02d}-01")
+        part = month(as_of, 10, 10, known_after=210)
+        part[target], part[f"{target}_known_at"] = part["churn"], part["churn_known_at"]
+        rows.append(part)
+    frame = frame_of(*rows)
+    frame.loc[frame[f"{target}_known_at"] >= pd.Timestamp("2025-01-01"), target] = np.nan
+    return frame.assign(renewal_date=frame["as_of"], churn_window_end=frame["as_of"])
+
+
+def test_the_churn_hint_names_min_risk_days():
+    # min_risk_days 90: 60 is tried first (known at as_of + 90, as the expansion case above).
+    hint = shorter_window_hint(hint_frame("churn"), "churn", config(), pd.Timestamp("2025-01-01"))
+    assert hint == (
+        "A 60-day window instead of 90 (`[labels] min_risk_days = 60`) would allow about 5 "
+        "origins for churn."
+    )
+
+
+def test_the_hint_only_tries_windows_shorter_than_the_current_one():
+    # horizon 60: only 30 is tried (known at as_of + 60, labelled to November): May to
+    # November, 7 origins.
+    short = Config().with_overrides(
+        {"training": {"min_positives_per_segment": 30}, "labels": {"horizon_days": 60}}
+    )
+    frame = hint_frame("expansion")
+    hint = shorter_window_hint(frame, "expansion", short, pd.Timestamp("2025-01-01"))
+    assert hint == (
+        "A 30-day window instead of 60 (`[labels] horizon_days = 30`) would allow about 7 "
+        "origins for expansion."
+    )
+
+
+def test_one_cutoff_keeps_the_latest_origin():
+    kept = choose_origins(twelve_months(), "churn", config(n_cutoffs=1, origin_spacing="monthly"))
+    assert names(kept) == ["2024-12-01"]
+
+
+def test_without_origins_the_description_lists_why():
+    found = choose_origins(base(positives=0), "churn", config())
+    assert found.windows == []
+    text = describe(found, "churn", config())
+    assert text.startswith("churn: no time-honest rolling origin is possible: ")
+    assert f"period start(s) had {DATES_REASON}" in text
+    assert "no snapshot falls in any period" not in text
+    nothing = describe(
+        find_origins(base().iloc[:0], "churn", config(), "monthly"), "churn", config()
+    )
+    assert nothing == (
+        "churn: no time-honest rolling origin is possible: no snapshot falls in any period."
+    )
