@@ -308,7 +308,9 @@ def _check_imports_the_copy(copy_root: Path, module: str) -> None:
         raise SystemExit(f"{name} imports from {found}, not from the copy {copy_root}")
 
 
-def mutate_module(module: str, tests: tuple[str, ...], deadline: float) -> list[Outcome]:
+def mutate_module(
+    module: str, tests: tuple[str, ...], deadline: float, lines: frozenset[int] = frozenset()
+) -> list[Outcome]:
     with tempfile.TemporaryDirectory(prefix="retain-mutate-") as folder:
         copy_root = Path(folder)
         copy_repository(copy_root)
@@ -325,7 +327,7 @@ def mutate_module(module: str, tests: tuple[str, ...], deadline: float) -> list[
         if status != "passed":
             raise SystemExit(f"{module}: its tests fail before any mutation ({status})")
         timeout = max(3 * seconds, seconds + 30)
-        found = mutations(original)
+        found = [m for m in mutations(original) if not lines or m.line in lines]
         print(f"{module}: {len(found)} mutants, unmutated tests {seconds:.0f} s", flush=True)
         outcomes = []
         for mutation in found:
@@ -366,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-minutes", type=float, default=90.0, help="time cap of the run")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", type=Path, default=None, help="write outcomes here")
+    parser.add_argument(
+        "--lines",
+        default="",
+        help="only the mutants on these lines (comma-separated): rerun a module's survivors",
+    )
     args = parser.parse_args(argv)
     modules = args.module or list(MODULES)
     if args.list:
@@ -379,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         if time.monotonic() > deadline:
             print(f"{module}: not run (time cap)")
             continue
-        outcomes += mutate_module(module, MODULES[module], deadline)
+        lines = frozenset(int(n) for n in args.lines.split(",") if n.strip())
+        outcomes += mutate_module(module, MODULES[module], deadline, lines)
     table = summary(outcomes)
     print("\nmodule                      mutants  killed  kill rate")
     for module, row in table.items():
