@@ -154,7 +154,7 @@ def _usage_rows(usage: ir.Table) -> ir.Table:
 
 def _aggregates(
     usage: ir.Table, key_events: tuple[str, ...], origin: pd.Timestamp, end: pd.Timestamp
-) -> ir.Table:
+) -> tuple[ir.Table, ir.Table]:
     """Usage before `end` at three grains (column `grain`), each from as few rows as it can:
 
     - per account and day (all history: days since last activity looks back forever): `events`
@@ -167,14 +167,15 @@ def _aggregates(
 
     Raw usage is grouped twice, no more: once to (account, event, day), from which the account
     days and the event blocks follow, and once to distinct (account, user, day) for the user
-    blocks. Ibis has no GROUPING SETS; the grains are a union in one table. A count that is NaN
-    (or infinite) is missing, not a number. The block layout is `features.windows.BLOCK_DAYS`.
+    blocks. Two tables, the event grains and the user grain, each materialized on its own: one
+    query for both would hold both hash tables over raw usage at once (at 170M rows, more than
+    the memory a 2-core machine gives). A count that is NaN (or infinite) is missing, not a
+    number. The block layout is `features.windows.BLOCK_DAYS`.
     """
     usage = _before(usage, end)
     event_days = _event_days(_usage_rows(usage), key_events)
-    return ibis.union(
-        _account_days(event_days), _user_blocks(usage, origin), _event_blocks(event_days, origin)
-    )
+    events = ibis.union(_account_days(event_days), _event_blocks(event_days, origin))
+    return events, _user_blocks(usage, origin)
 
 
 # -- per snapshot, from the account-day totals in the window (`d`, with `age` in days) ------------
@@ -396,11 +397,11 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     if pd.isna(first):
         first = last = source.data_end
     origin = pd.Timestamp(first).normalize() - pd.Timedelta(days=WINDOW_DAYS)
-    aggregates = materialize(
-        source,
-        _aggregates(source.table("usage"), config.features.key_events, origin, pd.Timestamp(last)),
-        "usage",
+    grains = _aggregates(
+        source.table("usage"), config.features.key_events, origin, pd.Timestamp(last)
     )
+    # The grains apart in one table each, read as one (each filter below reads one of them).
+    aggregates = ibis.union(*(materialize(source, g, "usage") for g in grains))
     grain = aggregates.grain
     daily = aggregates.filter(grain == _GRAIN_ACCOUNT_DAY).select(
         "account_id", "day", "events", "key_events"
