@@ -34,13 +34,13 @@ def test_a_gentle_platt_slope_is_kept():
     assert p[0] < p[1] < p[2]
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_a_beta_fit_whose_lower_tail_falls_keeps_the_upper_term(seed):
+@pytest.mark.parametrize(("seed", "upper"), [(0, 1.5), (1, 0.6)])  # b about 1.0 and 0.35
+def test_a_beta_fit_whose_lower_tail_falls_keeps_the_upper_term(seed, upper):
     # Risk falls with the margin below 0 and rises above it: ln(p0), the lower tail's term,
     # comes out negative and is dropped; -ln(1 - p0) is refitted alone and stays positive.
     rng = np.random.default_rng(seed)
     margin = rng.normal(0, 2, 4_000)
-    logit = -0.4 * np.minimum(margin, 0.0) + 1.5 * np.maximum(margin, 0.0) - 1.0
+    logit = -0.4 * np.minimum(margin, 0.0) + upper * np.maximum(margin, 0.0) - 1.0
     y = (rng.random(len(margin)) < 1 / (1 + np.exp(-logit))).astype(int)
     calibrator = fit_calibrator(margin, y)
     assert calibrator.kind == "beta"
