@@ -68,12 +68,15 @@ def test_renewal_rows_decide_from_five_times_min_band_rows():
     assert renewal_only != choose_bands(y, p, config)
 
 
-def test_renewal_rows_of_one_outcome_do_not_decide():
+@pytest.mark.parametrize("outcome", [1.0, 0.0], ids=["all churned", "all renewed"])
+def test_renewal_rows_of_one_outcome_do_not_decide(outcome):
     config = Config().with_overrides({"bands": {"min_band_rows": 20}})
     p = np.r_[np.linspace(0, 0.3, 300), np.linspace(0, 1, 100)]
-    y = np.r_[(np.arange(300) % 10 == 0).astype(float), np.ones(100)]
+    y = np.r_[(np.arange(300) % 10 == 0).astype(float), np.full(100, outcome)]
     spine = np.r_[np.full(300, "monthly"), np.full(100, "renewals")]
-    assert choose_bands(y, p, config, spine=spine) == choose_bands(y, p, config)
+    every_row = choose_bands(y, p, config)
+    assert choose_bands(y, p, config, spine=spine) == every_row
+    assert choose_bands(y[300:], p[300:], config) != every_row  # (the check can tell)
 
 
 def test_nothing_to_choose_on():
@@ -100,5 +103,36 @@ def test_minimum_sizes_apply_from_three_times_the_minimum_rows():
     assert counts(three, choose_bands(np.zeros(3), three, Config())) == [1, 1, 1]
     two = np.array([0.1, 0.2])  # too few rows to give every band one: left as the shares say
     assert counts(two, choose_bands(np.zeros(2), two, Config())) == [1, 0, 1]
-    same = np.full(10, 0.3)  # one score: nothing to split
-    assert sum(counts(same, choose_bands(np.zeros(10), same, Config()))) == 10
+    same = np.full(10, 0.3)  # one score: nothing to split, all at or above red's share
+    bands = choose_bands(np.zeros(10), same, Config())
+    assert counts(same, bands) == [0, 0, 10]
+    assert bands["basis"] == {"red": "share", "green": "share"}
+
+
+def test_a_zero_minimum_share_still_gives_every_band_one_row():
+    config = Config().with_overrides({"bands": {"min_band_share": 0.0}})
+    three = np.array([0.1, 0.2, 0.3])
+    assert counts(three, choose_bands(np.zeros(3), three, config)) == [1, 1, 1]
+
+
+def shares(green: float, red: float) -> Config:
+    return Config().with_overrides({"bands": {"green_share": green, "red_share": red}})
+
+
+P100 = np.arange(100) / 100  # a band's minimum is 5 rows
+
+
+def test_bands_of_exactly_the_minimum_size_are_not_moved():
+    bands = choose_bands(np.zeros(100), P100, shares(0.05, 0.05))
+    assert counts(P100, bands) == [5, 90, 5]
+    assert bands["basis"] == {"red": "share", "green": "share"}
+    bands = choose_bands(np.zeros(100), P100, shares(0.50, 0.45))
+    assert counts(P100, bands) == [50, 5, 45]
+    assert bands["basis"] == {"red": "share", "green": "share"}
+
+
+def test_yellow_takes_its_rows_from_the_larger_neighbour():
+    # Shares give green 40, red 58, yellow 2: the 3 missing rows come from red, the larger.
+    bands = choose_bands(np.zeros(100), P100, shares(0.40, 0.58))
+    assert counts(P100, bands) == [40, 5, 55]
+    assert bands["basis"] == {"red": "share + minimum size", "green": "share"}
