@@ -132,6 +132,8 @@ def backtest(
         evidence = block.get("evidence") or {}
         if evidence.get("sentence"):
             typer.echo(f"  {evidence['sentence']}")
+        for finding in evidence.get("beaten_by", []):
+            typer.echo(f"  Beaten: {finding}.")
         for conclusion in evidence.get("unsupported", []):
             typer.echo(f"  Not supported: {conclusion}.")
     survival = result.summary.get("survival") or {}

@@ -239,6 +239,7 @@ def evidence_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 "note": evaluation.get("note", ""),
                 "sentence": evidence.get("sentence", "No model could be evaluated."),
                 "unsupported": evidence.get("unsupported", []),
+                "beaten_by": evidence.get("beaten_by", []),
             }
         )
     return rows
