@@ -104,7 +104,15 @@ def canonical_expression(spec: ColumnSpec, raw_type: str | None, dialect: str = 
     if _already_typed(spec.type, raw_type):
         expression = f"CAST({column} AS {sql_type})"
     elif spec.type == "string":
-        expression = f"NULLIF(TRIM(CAST({column} AS {text_type})), '')"
+        text = f"CAST({column} AS {text_type})"
+        # The same value as NULLIF(TRIM(text), ''), which both engines define as trimming
+        # spaces only. TRIM builds a new string for every row; the ends are tested first
+        # because almost no value needs it (a users grouping over 17.6M usage rows: 3.4-3.8 s
+        # CPU trimmed, 1.5-1.9 s tested, 1.0-1.2 s untouched).
+        expression = (
+            f"CASE WHEN {text} = '' OR {text} LIKE ' %' OR {text} LIKE '% ' "
+            f"THEN NULLIF(TRIM({text}), '') ELSE {text} END"
+        )
         if spec.allowed is not None:
             expression = f"LOWER({expression})"
     elif spec.type == "bool":

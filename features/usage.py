@@ -114,25 +114,21 @@ def _event_blocks(event_days: ir.Table, origin: pd.Timestamp) -> ir.Table:
 
 
 def _user_blocks(usage: ir.Table, origin: pd.Timestamp) -> ir.Table:
-    """(account, user, block): the mask of the user's active days in the block.
-
-    The mask is a bit OR of per-row bits, which Ibis does not compile for every engine
-    (PySpark), so the rows are first reduced to distinct (account, user, day): distinct powers
-    of two then sum to their OR.
-    """
+    """(account, user, block): the mask of the user's active days in the block, OR-ed straight
+    from the raw rows (one grouping, into far fewer groups than distinct user days). Ibis's
+    PySpark compiler learns `bit_or` from `features._spark`."""
     first_day = ibis.date(origin.date())
     # On the timestamp itself, so that the engine can skip old parts of the file.
     recent = usage.filter(usage.timestamp >= ibis.timestamp(origin.to_pydatetime()))
-    per_day = recent.select("account_id", "user_id", day=recent.timestamp.date()).distinct()
-    number = per_day.day.delta(first_day, unit="day")
-    per_day = per_day.select(
+    number = recent.timestamp.date().delta(first_day, unit="day")
+    recent = recent.select(
         "account_id",
         "user_id",
         block=(number // BLOCK_DAYS).cast("int64"),
         day_bit=bigint(1) << (number % BLOCK_DAYS).cast("int64"),
     )
-    blocks = per_day.group_by(["account_id", "user_id", "block"]).aggregate(
-        days=per_day.day_bit.sum().cast("int64")
+    blocks = recent.group_by(["account_id", "user_id", "block"]).aggregate(
+        days=recent.day_bit.bit_or().cast("int64")
     )
     return _grain_row(
         blocks, _GRAIN_USER_BLOCK, user_id=blocks.user_id, block=blocks.block, days=blocks.days
