@@ -135,3 +135,16 @@ def test_an_empty_csv_is_named_instead_of_reported_as_column0(tmp_path: Path, co
         f"{tmp_path / 'accounts.csv'} is empty (no header row); export the accounts table with "
         "its header, or remove the file if the table is optional."
     )
+
+
+def test_text_is_trimmed_of_spaces_and_blank_is_null_as_trim_would() -> None:
+    """The canonical text rule tests the ends before trimming (speed); the values must be
+    exactly NULLIF(TRIM(x), ''): spaces only are trimmed, other whitespace stays."""
+    values = ["a1", " a1", "a1 ", "  a1  ", " ", "", None, "\ta1", "a 1", "a1\t "]
+    accounts = pd.DataFrame({"account_id": values, "created_at": "2024-01-01"})
+    source = DataSource.from_frames({"accounts": accounts, "contracts": CONTRACTS})
+    canonical = source.frame("accounts")["account_id"].tolist()
+    by_trim = source.sql("SELECT NULLIF(TRIM(account_id), '') AS v FROM raw_accounts")["v"]
+    expected = ["a1", "a1", "a1", "a1", None, None, None, "\ta1", "a 1", "a1\t"]
+    assert [None if pd.isna(v) else v for v in canonical] == expected
+    assert [None if pd.isna(v) else v for v in by_trim] == expected
