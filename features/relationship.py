@@ -17,7 +17,7 @@ from features.windows import (
     days_between,
     flag,
     in_window,
-    latest_before,
+    latest_via_months,
     ratio,
 )
 from retain.config import Config
@@ -138,13 +138,6 @@ def days_since_last_touch(s: ir.Table) -> ir.Value:
     return days_between(s.as_of, s.last_touch)
 
 
-def _latest_per_day(activities: ir.Table) -> ir.Table:
-    """The latest touch of each account and day: exact for the latest touch before a midnight
-    as_of (a day is entirely before it or not at all), and far fewer rows to range-join."""
-    by_day = activities.group_by(["account_id", activities.timestamp.truncate("D").name("day")])
-    return by_day.aggregate(timestamp=activities.timestamp.max()).select("account_id", "timestamp")
-
-
 def relationship_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Table | None:
     parts, counts, values = [], [], []
     if source.has("contacts"):
@@ -159,14 +152,14 @@ def relationship_features(spine: ir.Table, source: DataSource, config: Config) -
         activities = source.table("activities").select("account_id", "timestamp", "type")
         a = in_window(spine, activities, "timestamp", 180)
         touches = a.group_by(SNAPSHOT_ID).aggregate(
-            **{fn.__name__: fn(a) for fn in ACTIVITY_AGGREGATES}
+            _recent=a.timestamp.max(), **{fn.__name__: fn(a) for fn in ACTIVITY_AGGREGATES}
         )
-        last = latest_before(spine, _latest_per_day(activities), "timestamp")
+        last = latest_via_months(spine, touches, activities, "timestamp", "last_touch")
         s = (
             spine.select(SNAPSHOT_ID, "as_of")
-            .left_join(touches, SNAPSHOT_ID)
+            .left_join(touches.drop("_recent"), SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
-            .left_join(last.select(SNAPSHOT_ID, last_touch="timestamp"), SNAPSHOT_ID)
+            .left_join(last, SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
         )
         s = s.mutate(

@@ -30,7 +30,7 @@ from features.windows import (
     days_between,
     flag,
     in_window,
-    latest_before,
+    latest_via_months,
     materialize,
     ratio,
     real,
@@ -350,10 +350,10 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     # The window's last active day in the same pass: a second reader of the joined rows would
     # have them copied first.
     per_snapshot = d.group_by(SNAPSHOT_ID).aggregate(
-        _recent_active_day=d.day.max(),
+        _recent=d.day.max(),
         **{fn.__name__: fn(d) for fn in (*DAY_AGGREGATES, *DAY_TRENDS)},
     )
-    last_active = _last_active_day(spine, per_snapshot, daily)
+    last_active = latest_via_months(spine, per_snapshot, daily, "day", "last_active_day")
 
     event_blocks = event_blocks.filter(event_blocks.event.notnull())
     e = blocks_in_window(spine, event_blocks, BREADTH_DAYS, origin)
@@ -422,29 +422,6 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     drop = _usage_drop(config)
     s = s.mutate(**{drop.__name__: drop(s)})
     return attach(spine, s, counts=counts, values=values)
-
-
-def _last_active_day(spine: ir.Table, per_snapshot: ir.Table, daily: ir.Table) -> ir.Table:
-    """The last active day before as_of: the window's (`_recent_active_day` of `per_snapshot`)
-    when there is one, else the latest of the monthly last days before as_of (a small table
-    for the as-of join).
-
-    Exact: a month whose last active day is on or after as_of contains as_of (or is later),
-    and its activity before as_of lies inside the window.
-    """
-    monthly = daily.mutate(month=daily.day.truncate("M"))
-    monthly = monthly.group_by(["account_id", "month"]).aggregate(last_day=monthly.day.max())
-    older = latest_before(spine, monthly.select("account_id", "last_day"), "last_day")
-    joined = (
-        spine.select(SNAPSHOT_ID)
-        .left_join(per_snapshot.select(SNAPSHOT_ID, "_recent_active_day"), SNAPSHOT_ID)
-        .drop(f"{SNAPSHOT_ID}_right")
-        .left_join(older.select(SNAPSHOT_ID, "last_day"), SNAPSHOT_ID)
-        .drop(f"{SNAPSHOT_ID}_right")
-    )
-    return joined.select(
-        SNAPSHOT_ID, last_active_day=joined._recent_active_day.fill_null(joined.last_day)
-    )
 
 
 def _seats(spine: ir.Table, source: DataSource) -> ir.Table:

@@ -146,6 +146,37 @@ def latest_before(spine: ir.Table, events: ir.Table, time_column: str) -> ir.Tab
     return result.select(*spine.columns, *others, time_column)
 
 
+def latest_via_months(
+    spine: ir.Table,
+    recent: ir.Table,
+    events: ir.Table,
+    time_column: str,
+    name: str,
+) -> ir.Table:
+    """`SNAPSHOT_ID` and `name`: the latest `time_column` strictly before as_of, from `recent`
+    (`SNAPSHOT_ID`, `_recent`: the latest in a window of at least 31 days before as_of, which
+    the caller has joined anyway) and, for snapshots with nothing in that window, the latest
+    of the per-month maxima before as_of: an as-of join over months, not over every event.
+
+    Exact: a month whose maximum is on or after as_of contains as_of (or is later), so its
+    events before as_of lie inside the window; with nothing in the window, every earlier
+    month's maximum is before as_of.
+    """
+    month = events[time_column].truncate("M")
+    monthly = events.group_by([events.account_id, month.name("_month")]).aggregate(
+        **{_EVENT_TIME: events[time_column].max()}
+    )
+    older = latest_before(spine, monthly.select("account_id", _EVENT_TIME), _EVENT_TIME)
+    joined = (
+        spine.select(SNAPSHOT_ID)
+        .left_join(recent.select(SNAPSHOT_ID, "_recent"), SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+        .left_join(older.select(SNAPSHOT_ID, _EVENT_TIME), SNAPSHOT_ID)
+        .drop(f"{SNAPSHOT_ID}_right")
+    )
+    return joined.select(SNAPSHOT_ID, **{name: joined._recent.fill_null(joined[_EVENT_TIME])})
+
+
 def days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     """`later - earlier` in (fractional) days, counted in whole seconds.
 

@@ -1,6 +1,7 @@
 """The bucketed window joins (`in_window`, `blocks_in_window`) pair exactly the rows a plain
-range join would: seeded random events and snapshots at any time of day, checked against a
-brute force over every pair in pandas."""
+range join would, and `latest_via_months` finds the latest event before as_of: seeded random
+events and snapshots at any time of day, checked against a brute force over every pair in
+pandas."""
 
 import ibis
 import numpy as np
@@ -8,13 +9,23 @@ import pandas as pd
 import pytest
 
 from features.source import DataSource
-from features.windows import BLOCK_DAYS, blocks_in_window, in_window, materialize
+from features.windows import (
+    BLOCK_DAYS,
+    SNAPSHOT_ID,
+    blocks_in_window,
+    in_window,
+    latest_via_months,
+    materialize,
+)
 
 T = pd.Timestamp
 START = T("2023-11-20")
 
 
-def _source(rng: np.random.Generator) -> tuple[DataSource, pd.DataFrame]:
+def _source(
+    rng: np.random.Generator, quiet_from: pd.Timestamp | None = None
+) -> tuple[DataSource, pd.DataFrame]:
+    """Random activities of three accounts; with `quiet_from`, account c has none from then."""
     accounts = pd.DataFrame({"account_id": ["a", "b", "c"], "created_at": START})
     contracts = pd.DataFrame(
         {
@@ -39,6 +50,9 @@ def _source(rng: np.random.Generator) -> tuple[DataSource, pd.DataFrame]:
         [activities, pd.DataFrame({"account_id": "a", "timestamp": midnights, "type": "call"})],
         ignore_index=True,
     )
+    if quiet_from is not None:
+        quiet = (activities["account_id"] == "c") & (activities["timestamp"] >= quiet_from)
+        activities = activities[~quiet].reset_index(drop=True)
     frames = {"accounts": accounts, "contracts": contracts, "activities": activities}
     return DataSource.from_frames(frames), activities
 
@@ -97,3 +111,24 @@ def test_blocks_in_window_pairs_every_overlapping_block(window_days):
     )
     assert len(expected) > 0
     assert got == expected
+
+
+@pytest.mark.parametrize("window_days", [31, 45, 180])
+def test_latest_via_months_is_the_latest_event_before_as_of(window_days):
+    rng = np.random.default_rng(200 + window_days)
+    source, activities = _source(rng, quiet_from=T("2024-02-01"))
+    spine, spine_frame = _spine(source, rng)
+    events = source.table("activities")
+    window = in_window(spine, events, "timestamp", window_days)
+    recent = window.group_by(SNAPSHOT_ID).aggregate(_recent=window.timestamp.max())
+    latest = latest_via_months(spine, recent, events, "timestamp", "latest").to_pandas()
+    got = dict(zip(latest[SNAPSHOT_ID], pd.to_datetime(latest["latest"]), strict=True))
+
+    pairs = spine_frame.merge(activities, on="account_id")
+    before = pairs[pairs["timestamp"] < pairs["as_of"]]
+    expected = before.groupby(SNAPSHOT_ID)["timestamp"].max()
+    assert set(got) == set(spine_frame[SNAPSHOT_ID])
+    assert {k: v for k, v in got.items() if not pd.isna(v)} == expected.to_dict()
+    # Some snapshots have nothing in the window but older events: the months path is used.
+    in_window_ids = set(recent.to_pandas()[SNAPSHOT_ID])
+    assert set(expected.index) - in_window_ids
