@@ -107,6 +107,18 @@ class TrainingConfig:
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
     num_threads: int = 2
+    # Large books: a booster with at least `large_data_rows` training rows uses
+    # `large_data_params` (unless a candidate's own parameters set them) and each of its trees
+    # learns from at most `rows_per_tree` rows (bagging). On 100k accounts x 24 months (630k-720k
+    # training rows per target) 7 leaves at 0.03 still improved after 1,000 trees; 15 leaves at
+    # 0.1 on 150k rows per tree stop after 200-470 at the same out-of-time ROC-AUC (within
+    # 0.002), in a quarter of the CPU time. Smaller books (the demo: ~40k rows) are unchanged.
+    large_data_rows: int = 100_000
+    rows_per_tree: int = 150_000
+    large_data_params: tuple[tuple[str, float], ...] = (
+        ("learning_rate", 0.1),
+        ("num_leaves", 15),
+    )
     # The small-data candidate (training.selection): shallower trees, larger leaves, heavier L2
     # and a slower rate. The defaults above suit tens of thousands of rows; on a few thousand
     # (one snapshot per account, a CRM export) they overfit, and logistic regression won.

@@ -46,6 +46,23 @@ def base_params(config: TrainingConfig) -> dict[str, Any]:
     }
 
 
+def large_data_params(n_rows: int, config: TrainingConfig) -> dict[str, Any]:
+    """The settings a booster on `n_rows` training rows takes over `base_params`: none below
+    `config.large_data_rows`; above, `config.large_data_params` and a bagging fraction that
+    gives each tree at most `config.rows_per_tree` rows.
+
+    Every boosting round costs time in proportion to the rows, and a large book needs more
+    rounds at the small-book rate: more leaves at a higher rate need far fewer rounds, and a
+    tree fitted on a 150k-row sample of a large book is as good as one on all of it.
+    """
+    if n_rows < config.large_data_rows:
+        return {}
+    return {
+        **dict(config.large_data_params),
+        "bagging_fraction": min(config.bagging_fraction, config.rows_per_tree / n_rows),
+    }
+
+
 def fit_booster(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -66,7 +83,12 @@ def fit_booster(
     booster learns a correction on top of that score, LightGBM's `init_score`; its own raw
     margin then excludes the starting score, which the caller adds back.
     """
-    params = {**base_params(config), **(overrides or {})}
+    # A candidate's own settings (small-data, tuned) win over the large-book ones.
+    params = {
+        **base_params(config),
+        **large_data_params(len(x_train), config),
+        **(overrides or {}),
+    }
     if len(x_train) < SMALL_DATA_ROWS:
         # On small data, thread synchronisation costs more than it saves, and on a busy machine
         # OpenMP threads spinning for a core turn seconds into minutes.
