@@ -97,9 +97,9 @@ def config() -> Config:
 
 
 @pytest.fixture(scope="session")
-def e2e(tmp_path_factory):
+def _e2e_run(tmp_path_factory):
     """`retain train --target all --tune 2` on a small simulated dataset, into fresh SQLite
-    MLflow and Optuna stores; yields (folder, CLI result). Features are built from the source."""
+    MLflow and Optuna stores, once per worker; (folder, CLI result)."""
     import mlflow
     from typer.testing import CliRunner
 
@@ -120,6 +120,18 @@ def e2e(tmp_path_factory):
             app,
             ["train", "--data", "data", "--target", "all", "--tune", "2", "--experiment", "e2e"],
         )
-        assert result.exit_code == 0, result.output + repr(result.exception)
-        yield folder, result
     mlflow.set_tracking_uri(None)
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return folder, result
+
+
+@pytest.fixture
+def e2e(_e2e_run, monkeypatch):
+    """The e2e run's folder as the working directory and its store as MLFLOW_TRACKING_URI, for
+    this test only: a store the session kept set would be undone by whichever module fixture
+    of another store closes first (xdist interleaves modules in one worker; test_train then
+    read test_registry's store and found no "candidate" tag on version 1)."""
+    folder, _ = _e2e_run
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+    return _e2e_run

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def runs(e2e):
     client = MlflowClient()
     experiment = client.get_experiment_by_name("e2e")
