@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.features import cpu_seconds
 from features.build import build_features
 from features.frame import feature_columns
 from features.source import DataSource
@@ -49,13 +49,6 @@ from training.tune import tune_booster
 # The models `retain train` serves per target: the segmented model, whose global booster is the
 # `global` candidate too. Everything else `fit_candidates` fits is an extra candidate.
 SERVED = ("segmented",)
-
-
-def cpu_seconds() -> float:
-    """User + system CPU seconds of this process, every thread included (LightGBM's OpenMP
-    threads too): the steady figure on a shared machine, where wall time swings with load."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def load() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from training._auc import ranked, weighted_auc
+
 METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
 
@@ -47,19 +49,33 @@ def paired_bootstrap_interval(
 
     An account's rows move together (its snapshots share one future), and both score vectors
     get the same draws, so the difference is paired. NaN when no replicate is defined.
+    ROC-AUC ranks the scores once and reweights them per replicate (`training._auc`).
     """
+    y = np.asarray(y, dtype=np.int64)
+    if metric == "roc_auc":
+        positive = y == 1
+        ranks_p, ranks_reference = ranked(p), ranked(reference)
+
+        def difference(weights: np.ndarray) -> float:
+            return weighted_auc(*ranks_p, positive, weights) - weighted_auc(
+                *ranks_reference, positive, weights
+            )
+    else:
+
+        def difference(weights: np.ndarray) -> float:
+            keep = weights > 0
+            a = metric_value(metric, y[keep], p[keep], weights[keep])
+            return a - metric_value(metric, y[keep], reference[keep], weights[keep])
+
     codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
     rng = np.random.default_rng(seed)
     differences = []
     for _ in range(n_bootstrap):
         counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
         weights = counts[codes].astype(float)
-        keep = weights > 0
-        if len(np.unique(y[keep])) < 2:
+        if len(np.unique(y[weights > 0])) < 2:
             continue
-        a = metric_value(metric, y[keep], p[keep], weights[keep])
-        b = metric_value(metric, y[keep], reference[keep], weights[keep])
-        differences.append(a - b)
+        differences.append(difference(weights))
     if not differences:
         return float("nan"), float("nan")
     low, high = np.percentile(differences, [2.5, 97.5])

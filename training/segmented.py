@@ -25,9 +25,8 @@ from retain.config import Config
 from retain.errors import RetainError
 from retain.files import write_json, write_text
 from training import _booster
-from training._auc import paired_auc_interval
 from training._design import DesignSpec, labels_array
-from training._metrics import validation_metrics
+from training._metrics import paired_bootstrap_interval, validation_metrics
 from training._split import decision_half, time_split, validation_order
 from training.bands import band_of, choose_bands
 from training.calibration import IDENTITY, Calibrator, fit_calibrator
@@ -476,8 +475,8 @@ def _segment_auc(
 
     if len(np.unique(labels)) < 2:
         return np.nan, np.nan, np.nan, np.nan
-    low, high = paired_auc_interval(
-        labels, refined_margin, global_margin, accounts, seed, _REFINE_BOOTSTRAP
+    low, high = paired_bootstrap_interval(
+        labels, refined_margin, global_margin, accounts, "roc_auc", seed, _REFINE_BOOTSTRAP
     )
     return (
         float(roc_auc_score(labels, refined_margin)),
