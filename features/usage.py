@@ -195,18 +195,31 @@ def active_users_90d(u: ir.Table) -> ir.Value:
     return u.count(where=u.active_90d)
 
 
-def _weekly_active_users(u: ir.Table, weeks_ago: int) -> ir.Value:
-    return ((u.weeks >> weeks_ago) & 1).sum()
+def _active_week(u: ir.Table, weeks_ago: int) -> ir.IntegerValue:
+    return (u.weeks >> weeks_ago) & 1
+
+
+def _active_weeks(u: ir.Table) -> ir.IntegerValue:
+    """The user's active weeks of the 12 (a bit count)."""
+    return sum((_active_week(u, k) for k in range(WEEKS)), bigint(0))
 
 
 def weekly_active_users_slope_12w_pct(u: ir.Table) -> ir.Value:
-    """Least-squares slope of weekly active users over 12 weeks, as % of their weekly mean."""
-    weekly = [_weekly_active_users(u, WEEKS - 1 - x) for x in range(WEEKS)]
-    slope = sum(
-        (w.cast("float64") * real(x) for w, x in zip(weekly, _X_CENTERED, strict=True)),
+    """Least-squares slope of weekly active users over 12 weeks, as % of their weekly mean.
+
+    Summed per user, then over users: sum over weeks of (users active that week) x (centered
+    week index) is sum over users of their centered active weeks. One aggregate instead of
+    one per week; every term is a multiple of 0.5, so both orders give the same float.
+    """
+    centered = sum(
+        (
+            _active_week(u, WEEKS - 1 - x).cast("float64") * real(centered_x)
+            for x, centered_x in enumerate(_X_CENTERED)
+        ),
         real(0.0),
-    ) / real(_X_SUM_SQUARES)
-    mean = sum((w.cast("float64") for w in weekly), real(0.0)) / real(WEEKS)
+    )
+    slope = centered.sum() / real(_X_SUM_SQUARES)
+    mean = _active_weeks(u).sum().cast("float64") / real(WEEKS)
     return ratio(slope, mean) * real(100.0)
 
 
@@ -216,7 +229,7 @@ def active_users_12w(u: ir.Table) -> ir.Value:
 
 def active_user_weeks_12w(u: ir.Table) -> ir.Value:
     """User-weeks of activity over 12 weeks (a user active in 5 of the weeks counts 5)."""
-    return sum((_weekly_active_users(u, k) for k in range(WEEKS)), bigint(0))
+    return _active_weeks(u).sum()
 
 
 USER_AGGREGATES = (

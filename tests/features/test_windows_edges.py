@@ -1,5 +1,5 @@
 """features.windows at its edges: the in-force rule on the day a term starts and the day it
-ends, evaluated by DuckDB, and the guards of the packed weekly activity."""
+ends, evaluated by DuckDB, and the guards of the weekly activity's two window words."""
 
 from __future__ import annotations
 
@@ -41,16 +41,16 @@ def test_weeks_longer_than_the_window_are_refused():
 @pytest.mark.parametrize(
     ("weeks", "window_days"),
     [
-        (15, 105),  # 16 fields of 4 bits: 64 bits, one more than an int64's 63
-        (1, 449),  # 15 + 1 blocks may overlap the window: a 4-bit count cannot hold 16
+        (8, 119),  # 8 recent weeks in one word, 63 older days: one more than a word holds
+        (1, 70),  # 7 recent days, 63 older days
     ],
 )
-def test_what_does_not_fit_one_packed_int64_is_refused(weeks, window_days):
-    with pytest.raises(ValueError, match="packed int64"):
+def test_a_window_longer_than_two_words_is_refused(weeks, window_days):
+    with pytest.raises(ValueError, match="two 64-bit words"):
         weekly_activity(None, None, None, "user_id", weeks, window_days, T("2024-01-01"))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("weeks", "window_days"), [(14, 98), (1, 448)])
+@pytest.mark.parametrize(("weeks", "window_days"), [(8, 118), (1, 69), (16, 118)])
 def test_the_largest_layouts_that_fit_pass_the_guards(weeks, window_days):
     # Past the guards the function needs a real source: None fails there, not at a guard.
     with pytest.raises(AttributeError):
