@@ -42,6 +42,7 @@ from retain.config import Config
 WINDOW_DAYS = 90  # the longest usage window; the aggregates never need older rows
 BREADTH_DAYS = 28
 WEEKS = 12
+DAY_WINDOW_DAYS = 7 * WEEKS  # the longest window of the account-day totals
 # Every x (week index, oldest 0 .. newest 11) minus its mean, and the sum of their squares: the
 # least-squares slope is sum((x - mean) * y) / sum((x - mean) ** 2).
 _X_CENTERED = tuple(x - (WEEKS - 1) / 2 for x in range(WEEKS))
@@ -358,7 +359,7 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
             users=has_users,
         )
     )
-    d = in_window(spine, daily, "day", WINDOW_DAYS)
+    d = in_window(spine, daily, "day", DAY_WINDOW_DAYS)
     d = d.mutate(age=age_days(d, "day"))
     # The window's last active day in the same pass: a second reader of the joined rows would
     # have them copied first.
