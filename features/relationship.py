@@ -104,7 +104,7 @@ CONTACT_FEATURES = (
 )
 
 
-# -- activities in the last 180 days (`a`) -------------------------------------------------------
+# -- activities in the last 90 days (`a`; QBRs: 180 days) ----------------------------------------
 
 
 def _within(a: ir.Table, n: int) -> ir.BooleanValue:
@@ -127,7 +127,7 @@ def emails_in_90d(a: ir.Table) -> ir.Value:
     return a.count(where=_within(a, 90) & (a.type == "email_in"))
 
 
-ACTIVITY_AGGREGATES = (meetings_90d, qbrs_180d, emails_out_90d, emails_in_90d)
+ACTIVITY_AGGREGATES = (meetings_90d, emails_out_90d, emails_in_90d)  # from the 90-day window
 
 
 def outreach_response_rate_90d(s: ir.Table) -> ir.Value:
@@ -150,14 +150,20 @@ def relationship_features(spine: ir.Table, source: DataSource, config: Config) -
         values += CONTACT_VALUES
     if source.has("activities"):
         activities = source.table("activities").select("account_id", "timestamp", "type")
-        a = in_window(spine, activities, "timestamp", 180)
+        # Every count but the QBRs looks back 90 days: only the QBRs meet 180 days of
+        # snapshots (at 100k accounts, half the joined rows of one 180-day join for all).
+        a = in_window(spine, activities, "timestamp", 90)
         touches = a.group_by(SNAPSHOT_ID).aggregate(
             _recent=a.timestamp.max(), **{fn.__name__: fn(a) for fn in ACTIVITY_AGGREGATES}
         )
+        q = in_window(spine, activities.filter(activities.type == "qbr"), "timestamp", 180)
+        qbrs = q.group_by(SNAPSHOT_ID).aggregate(qbrs_180d=qbrs_180d(q))
         last = latest_via_months(spine, touches, activities, "timestamp", "last_touch")
         s = (
             spine.select(SNAPSHOT_ID, "as_of")
             .left_join(touches.drop("_recent"), SNAPSHOT_ID)
+            .drop(f"{SNAPSHOT_ID}_right")
+            .left_join(qbrs, SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
             .left_join(last, SNAPSHOT_ID)
             .drop(f"{SNAPSHOT_ID}_right")
@@ -166,7 +172,7 @@ def relationship_features(spine: ir.Table, source: DataSource, config: Config) -
             outreach_response_rate_90d=outreach_response_rate_90d(s),
             days_since_last_touch=days_since_last_touch(s),
         )
-        parts.append(s.drop("as_of", "emails_in_90d", "last_touch"))
+        parts.append(s.select(SNAPSHOT_ID, *ACTIVITY_COUNTS, *ACTIVITY_VALUES))
         counts += ACTIVITY_COUNTS
         values += ACTIVITY_VALUES
     if not parts:
