@@ -69,6 +69,11 @@ def peak_memory_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
 
+def load_average() -> str:
+    """The 1-, 5- and 15-minute load averages, for benchmarks run on a shared machine."""
+    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
     """User + system CPU seconds (every thread): robust to other sessions' load, unlike wall."""
     usage = resource.getrusage(who)

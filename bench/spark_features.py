@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.features import load_average
 from features._spark import SparkSource, spark_session
 from features.build import build_features
 from features.source import DataSource
@@ -37,10 +38,6 @@ def _jvm_cpu_seconds(session) -> float:
         return 0.0
 
 
-def _load() -> str:
-    return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True)
@@ -54,7 +51,8 @@ def main() -> None:
     duck = build_features(source, config, spine=arguments.spine)
     print(
         f"duckdb: {time.perf_counter() - started:.1f} s wall, "
-        f"{time.process_time() - cpu:.1f} s CPU, {duck.shape[0]:,} x {duck.shape[1]} ({_load()})"
+        f"{time.process_time() - cpu:.1f} s CPU, {duck.shape[0]:,} x {duck.shape[1]} "
+        f"({load_average()})"
     )
 
     started = time.perf_counter()
@@ -68,7 +66,7 @@ def main() -> None:
         used = time.process_time() - cpu + _jvm_cpu_seconds(session) - jvm
         print(
             f"spark, build {run}: {time.perf_counter() - started:.1f} s wall, {used:.1f} s CPU "
-            f"(JVM and Python; {_load()})"
+            f"(JVM and Python; {load_average()})"
         )
     assert_same_frame(duck, frame)
     print("frames agree")

@@ -23,7 +23,6 @@ No MLflow here: it measures the fitting, not the logging.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.features import cpu_seconds
+from bench.features import cpu_seconds, load_average
 from features.build import build_features
 from features.frame import feature_columns
 from features.source import DataSource
@@ -49,10 +48,6 @@ from training.tune import tune_booster
 # The models `retain train` serves per target: the segmented model, whose global booster is the
 # `global` candidate too. Everything else `fit_candidates` fits is an extra candidate.
 SERVED = ("segmented",)
-
-
-def load() -> str:
-    return "load " + "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class StepTimer:
@@ -166,7 +161,7 @@ def main() -> None:
         for target in ("churn", "expansion"):
             rows = labelled_rows(frame, target)
             timer = StepTimer()
-            print(f"{target}: start, {load()}")
+            print(f"{target}: start, {load_average()}")
             started, started_cpu = time.perf_counter(), cpu_seconds()
             models = fit_candidates(frame, target, config, progress=timer)
             wall, cpu = time.perf_counter() - started, cpu_seconds() - started_cpu
@@ -188,7 +183,7 @@ def main() -> None:
 
             print(
                 f"fit_candidates({target}): {wall:.1f} s wall, {cpu:.1f} s CPU on {len(rows):,} "
-                f"labelled rows x {n_features} features; {load()}"
+                f"labelled rows x {n_features} features; {load_average()}"
             )
             print(
                 "  served: "
@@ -220,7 +215,7 @@ def main() -> None:
             ("all", "full fit_candidates, both targets"),
         ):
             print(f"{label}: {totals[key][0]:.1f} s wall, {totals[key][1]:.1f} s CPU")
-        print(f"end: {load()}")
+        print(f"end: {load_average()}")
 
     if not args.skip_study:
         accounts = frame["account_id"].drop_duplicates()

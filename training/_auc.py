@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# `training._metrics.metric_value` clips every score to this range before ranking it.
-_CLIP = 1e-7
+# Scores are clipped to [SCORE_CLIP, 1 - SCORE_CLIP] before any metric (training._metrics).
+SCORE_CLIP = 1e-7
 
 
 def ranked(scores: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense ascending rank of each (clipped) score and the number of distinct scores."""
-    clipped = np.clip(np.asarray(scores, dtype=np.float64), _CLIP, 1 - _CLIP)
+    clipped = np.clip(np.asarray(scores, dtype=np.float64), SCORE_CLIP, 1 - SCORE_CLIP)
     unique, inverse = np.unique(clipped, return_inverse=True)
     return inverse, len(unique)
 

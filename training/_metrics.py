@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
-from training._auc import ranked, weighted_auc
+from training._auc import SCORE_CLIP, ranked, weighted_auc
 
 METRICS: tuple[str, ...] = ("roc_auc", "pr_auc", "brier", "log_loss")
 LOWER_IS_BETTER: frozenset[str] = frozenset({"brier", "log_loss"})
@@ -18,7 +20,7 @@ def metric_value(
     from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
     y = np.asarray(y, dtype=np.int64)
-    p = np.clip(np.asarray(p, dtype=np.float64), 1e-7, 1 - 1e-7)
+    p = np.clip(np.asarray(p, dtype=np.float64), SCORE_CLIP, 1 - SCORE_CLIP)
     if name == "brier":
         return float(brier_score_loss(y, p, sample_weight=sample_weight))
     if name == "log_loss":
@@ -34,6 +36,16 @@ def metric_value(
 
 def validation_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     return {name: metric_value(name, y, p) for name in ("brier", "roc_auc", "pr_auc", "log_loss")}
+
+
+def account_draws(accounts: np.ndarray, seed: int, n_bootstrap: int) -> Iterator[np.ndarray]:
+    """Each bootstrap replicate's row weights: how often the row's account was drawn when
+    the accounts are resampled with replacement (0 for a row not drawn)."""
+    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
+    rng = np.random.default_rng(seed)
+    for _ in range(n_bootstrap):
+        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        yield counts[codes].astype(float)
 
 
 def paired_bootstrap_interval(
@@ -67,12 +79,8 @@ def paired_bootstrap_interval(
             a = metric_value(metric, y[keep], p[keep], weights[keep])
             return a - metric_value(metric, y[keep], reference[keep], weights[keep])
 
-    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
-    rng = np.random.default_rng(seed)
     differences = []
-    for _ in range(n_bootstrap):
-        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
-        weights = counts[codes].astype(float)
+    for weights in account_draws(accounts, seed, n_bootstrap):
         if len(np.unique(y[weights > 0])) < 2:
             continue
         differences.append(difference(weights))

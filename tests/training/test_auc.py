@@ -1,12 +1,11 @@
 """The ranked, weighted ROC-AUC behind the paired bootstrap's ROC-AUC replicates."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from training._auc import ranked, weighted_auc
-from training._metrics import metric_value, paired_bootstrap_interval
+from training._metrics import account_draws, metric_value, paired_bootstrap_interval
 
 
 def test_weighted_auc_counts_ties_as_half_and_uses_weights():
@@ -25,12 +24,8 @@ def test_weighted_auc_is_nan_without_both_classes():
 
 def _sklearn_bootstrap(y, p, reference, accounts, seed, n_bootstrap):
     """The interval with scikit-learn on the drawn rows of each replicate (the same draws)."""
-    codes, uniques = pd.factorize(pd.Series(accounts).astype(str))
-    rng = np.random.default_rng(seed)
     differences = []
-    for _ in range(n_bootstrap):
-        counts = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
-        weights = counts[codes].astype(float)
+    for weights in account_draws(accounts, seed, n_bootstrap):
         keep = weights > 0
         if len(np.unique(y[keep])) < 2:
             continue
