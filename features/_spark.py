@@ -5,8 +5,8 @@
 PySpark backend instead of DuckDB, so `build_features` runs its Ibis expressions unchanged:
 
 - `raw_<table>`: a temporary view of the file (CSV read as text, as on DuckDB);
-- `<table>`: the canonical view, built by `features.source.canonical_expression` in Spark SQL,
-  the same typing rules as the DuckDB view.
+- `<table>` and `<table>_as_given`: the canonical views, built by
+  `features.source.canonical_views` in Spark SQL, the same typing rules as the DuckDB views.
 
 The tables come from a folder of files (`open`) or from a database of the session's catalog
 (`open_catalog`, `--data spark:<database>`: Databricks, a Hive metastore).
@@ -30,7 +30,7 @@ import pandas as pd
 
 from features.contract import TABLES, TableSpec
 from features.engine import CATALOG_PREFIX
-from features.source import DataSource, _quote_spark, canonical_expression
+from features.source import AS_GIVEN_SUFFIX, DataSource, _quote_spark, canonical_views
 from retain.config import SparkConfig
 from retain.errors import RetainError
 
@@ -156,6 +156,7 @@ class SparkSource:
     has = DataSource.has
     extra_account_columns = DataSource.extra_account_columns
     table = DataSource.table
+    table_as_given = DataSource.table_as_given
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -256,18 +257,12 @@ class SparkSource:
         raw_types = self.raw_types[spec.name]
         if not set(spec.required_columns) <= set(raw_types):
             return
-        expressions = [
-            canonical_expression(c, raw_types.get(c.name), dialect="spark") for c in spec.columns
-        ]
-        if spec.name == "accounts":
-            expressions += [
-                f"CAST({_quote_spark(c)} AS STRING) AS {_quote_spark(c)}"
-                for c in self.extra_account_columns()
-            ]
-        self.session.sql(
-            f"CREATE OR REPLACE TEMP VIEW {self._view(spec.name)} AS "
-            f"SELECT {', '.join(expressions)} FROM {self._view(f'raw_{spec.name}')}"
-        )
+        extras = self.extra_account_columns() if spec.name == "accounts" else ()
+        for view, select in canonical_views(spec, raw_types, extras, "spark").items():
+            self.session.sql(
+                f"CREATE OR REPLACE TEMP VIEW {self._view(view)} AS "
+                f"SELECT {select} FROM {self._view(f'raw_{spec.name}')}"
+            )
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -343,6 +338,7 @@ class SparkSource:
             self.drop_temporary(name)
         for name in self.raw_columns:
             self.session.catalog.dropTempView(self._view(name))
+            self.session.catalog.dropTempView(self._view(name + AS_GIVEN_SUFFIX))
             self.session.catalog.dropTempView(self._view(f"raw_{name}"))
 
 

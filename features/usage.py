@@ -3,7 +3,8 @@
 Raw usage can hold hundreds of millions of rows, so it is aggregated in one pass and never
 joined to the spine: per account and day (event totals), and per account-user and account-event
 as day blocks (a bit mask of active days per 32-day block, see `features.windows`), which are a
-small fraction of the raw rows. Every window is computed from those aggregates.
+small fraction of the raw rows. Every window is computed from those aggregates. The groupings
+read the text keys as stored and make them canonical afterwards (`features.text_keys`).
 
 Weekly activity of each user is kept as a 12-bit mask (bit k: active in
 `[as_of - 7(k+1) days, as_of - 7k days)`), from which the 7-day, 28-day, prior-28-day and
@@ -19,6 +20,7 @@ import pandas as pd
 from features.commercial import known_contracts
 from features.commercial import seats as seats_in_force
 from features.source import DataSource
+from features.text_keys import canonical_groups, canonical_text
 from features.windows import (
     BLOCK_DAYS,
     SNAPSHOT_ID,
@@ -58,9 +60,13 @@ def _finite(value: ir.FloatingValue) -> ir.FloatingValue:
 def _account_days(usage: ir.Table, key_events: tuple[str, ...]) -> ir.Table:
     """(account, day): `events` and `key_events` (every event is key when none are named), over
     all history (days since last activity looks back forever). A count that is NaN (or
-    infinite) is missing, not a number."""
+    infinite) is missing, not a number. The event is made canonical on each row (the key
+    events are named canonically); the account as stored."""
     rows = usage.select(
-        "account_id", "event", day=usage.timestamp.date(), amount=_finite(usage["count"])
+        "account_id",
+        event=canonical_text(usage.event),
+        day=usage.timestamp.date(),
+        amount=_finite(usage["count"]),
     )
     key_amount = rows.amount.sum(where=rows.event.isin(list(key_events))) if key_events else None
     daily = rows.group_by(["account_id", "day"]).aggregate(
@@ -101,8 +107,9 @@ def _aggregates(
     *,
     users: bool,
 ) -> tuple[ir.Table, ...]:
-    """Usage before `end` as small tables, each grouped straight from the raw rows: account
-    days, event blocks and (with `users`) user blocks.
+    """Usage before `end` (`usage`: text as stored) as small tables, each grouped straight from
+    the raw rows: account days, event blocks and (with `users`) user blocks, with their text
+    keys as stored (`_CANONICAL` makes them canonical).
 
     Three groupings of the raw rows, each into few groups, cost less than one into (account,
     event, day), the largest grain, copied and grouped twice more (at 100k accounts: 22 CPU
@@ -114,6 +121,14 @@ def _aggregates(
     if users:
         tables.append(_day_blocks(usage, "user_id", origin))
     return tuple(tables)
+
+
+# How each aggregate table makes its text keys canonical: the keys, and how its values combine.
+_CANONICAL = (
+    (("account_id",), {"events": lambda c: c.sum(), "key_events": lambda c: c.sum()}),
+    (("account_id", "event"), {"days": lambda c: c.bit_or().cast("int64")}),
+    (("account_id", "user_id"), {"days": lambda c: c.bit_or().cast("int64")}),
+)
 
 
 # -- per snapshot, from the account-day totals in the window (`d`, with `age` in days) ------------
@@ -350,13 +365,17 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
     origin = pd.Timestamp(first).normalize() - pd.Timedelta(days=WINDOW_DAYS)
     has_users = _has_user_ids(source)
     daily, event_blocks, *user_blocks = (
-        materialize(source, table, "usage")
-        for table in _aggregates(
-            source.table("usage"),
-            config.features.key_events,
-            origin,
-            pd.Timestamp(last),
-            users=has_users,
+        canonical_groups(source, materialize(source, table, "usage"), keys, combine, "usage")
+        for table, (keys, combine) in zip(
+            _aggregates(
+                source.table_as_given("usage"),
+                config.features.key_events,
+                origin,
+                pd.Timestamp(last),
+                users=has_users,
+            ),
+            _CANONICAL,
+            strict=False,  # without user ids, no user blocks
         )
     )
     d = in_window(spine, daily, "day", DAY_WINDOW_DAYS)

@@ -158,6 +158,16 @@ def _edge_frames() -> dict[str, pd.DataFrame]:
         "usage",
         [{"account_id": "a1", "timestamp": t, "event": e, "user_id": u} for u, t, e in usage],
     )
+    # Padded ids (features.text_keys): the same account, user u6 and feature as their trimmed
+    # rows, merged after the usage groupings on both engines; a blank user id is no user.
+    frames = plant(
+        frames,
+        "usage",
+        [
+            {"account_id": " a1", "timestamp": day(-3), "event": "share ", "user_id": " u6 "},
+            {"account_id": "a1 ", "timestamp": day(-2), "event": " export", "user_id": "  "},
+        ],
+    )
     frames["usage"]["count"] = 1.0
     frames["usage"].loc[0, "count"] = np.nan  # NaN_CELLS: a NaN count is missing (default 1)
     ticket = {"account_id": "a1", "priority": "low", "escalated": False}
