@@ -166,7 +166,10 @@ def latest_via_months(
     monthly = events.group_by([events.account_id, month.name("_month")]).aggregate(
         **{_EVENT_TIME: events[time_column].max()}
     )
-    older = latest_before(spine, monthly.select("account_id", _EVENT_TIME), _EVENT_TIME)
+    # Only the snapshots with nothing in the window need the months: at 100k accounts, a tenth.
+    seen = recent.filter(recent._recent.notnull()).select(SNAPSHOT_ID)
+    quiet = spine.anti_join(seen, SNAPSHOT_ID).select(*spine.columns)
+    older = latest_before(quiet, monthly.select("account_id", _EVENT_TIME), _EVENT_TIME)
     joined = (
         spine.select(SNAPSHOT_ID)
         .left_join(recent.select(SNAPSHOT_ID, "_recent"), SNAPSHOT_ID)
