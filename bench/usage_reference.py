@@ -63,6 +63,7 @@ def reference_query(
     connection = duckdb.connect()
     connection.execute(f"SET threads = {threads}")
     connection.execute(f"SET memory_limit = '{memory_limit}'")
+    connection.execute("SET enable_progress_bar = false")
     columns = {
         row[0] for row in connection.execute(f"DESCRIBE SELECT * FROM '{usage_file}'").fetchall()
     }
