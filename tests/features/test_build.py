@@ -102,3 +102,30 @@ def test_features_on_full_data_equal_features_on_data_cut_at_as_of(simulated, cu
     pd.testing.assert_frame_equal(
         full[columns].reset_index(drop=True), past[columns].reset_index(drop=True)
     )
+
+
+class _TemporaryTablesAtEachStep:
+    """A progress reporter (the `rich.progress.Progress` calls build_features makes) that
+    records the source's temporary tables when each step ends."""
+
+    def __init__(self, source: DataSource) -> None:
+        self.source, self.seen = source, {}
+
+    def add_task(self, description: str, total: int) -> int:
+        return 0
+
+    def update(self, task: int, advance: int = 0, description: str | None = None) -> None:
+        if advance:
+            self.seen[description] = self.source.temporary_tables()
+
+
+def test_each_familys_materialized_steps_are_dropped_once_it_is_read():
+    """The usage aggregates are the largest tables of a build (~60M rows at 100k accounts):
+    held to the end, they would sit in memory while every later family runs."""
+    source = DataSource.from_frames(base_frames(), data_end="2025-06-01")
+    progress = _TemporaryTablesAtEachStep(source)
+    build_features(source, load_config(None), as_of=["2024-06-01"], progress=progress)
+    spine_tables = progress.seen["spine"]
+    assert len(spine_tables) == 1  # the spine, which every family reads
+    assert progress.seen["usage"] == spine_tables
+    assert progress.seen["done"] == set()
