@@ -2,7 +2,7 @@
 
 Raw usage can hold hundreds of millions of rows, so it is aggregated in one pass and never
 joined to the spine: per account and day (event totals), and per account-user and account-event
-as day blocks (a bit mask of active days per 32-day block, see `features.windows`), which are a
+as day blocks (a bit mask of active days per 62-day block, see `features.windows`), which are a
 small fraction of the raw rows. Every window is computed from those aggregates. The groupings
 read the text keys as stored and make them canonical afterwards (`features.text_keys`).
 
@@ -390,9 +390,9 @@ def usage_features(spine: ir.Table, source: DataSource, config: Config) -> ir.Ta
 
     event_blocks = event_blocks.filter(event_blocks.event.notnull())
     e = blocks_in_window(spine, event_blocks, BREADTH_DAYS, origin)
-    breadth = e.group_by(SNAPSHOT_ID).aggregate(
-        features_used_28d=e.event.nunique(where=window_hit(e, BREADTH_DAYS))
-    )
+    # The hits first: a count of distinct events per snapshot then groups only those blocks.
+    hits = e.filter(window_hit(e, BREADTH_DAYS))
+    breadth = hits.group_by(SNAPSHOT_ID).aggregate(features_used_28d=hits.event.nunique())
 
     s = (
         spine.select(SNAPSHOT_ID, "as_of")

@@ -167,8 +167,10 @@ def latest_via_months(
         **{_EVENT_TIME: events[time_column].max()}
     )
     # Only the snapshots with nothing in the window need the months: at 100k accounts, a tenth.
-    seen = recent.filter(recent._recent.notnull()).select(SNAPSHOT_ID)
-    quiet = spine.anti_join(seen, SNAPSHOT_ID).select(*spine.columns)
+    # A left join and a filter, not an anti join: DuckDB moved the anti join above the as-of
+    # join, which then paired every snapshot with every earlier month (12M rows at 100k).
+    flagged = spine.left_join(recent.select(SNAPSHOT_ID, "_recent"), SNAPSHOT_ID)
+    quiet = flagged.filter(flagged._recent.isnull()).select(*spine.columns)
     older = latest_before(quiet, monthly.select("account_id", _EVENT_TIME), _EVENT_TIME)
     joined = (
         spine.select(SNAPSHOT_ID)
@@ -264,7 +266,10 @@ def nan_as_null(value: ir.FloatingValue) -> ir.FloatingValue:
 
 # -- day blocks: presence of many keys per day, compact enough to join to the spine ----------------
 
-BLOCK_DAYS = 32  # days per block: a block's active days fit in one int64 mask with room to shift
+# Days per block: a block's mask and every shift of it stay within 63 bits (see `_window_word`).
+# The widest such block is also the cheapest: at 100k accounts, 62 days against 32 halved the
+# blocks and cut the usage family's day-block groupings and weekly activity by 5 CPU seconds.
+BLOCK_DAYS = 62
 
 
 def day_number(timestamp: ir.TimestampValue, origin: pd.Timestamp) -> ir.IntegerValue:

@@ -27,7 +27,7 @@ from tests.features.fixtures_data import AS_OF, DATA_END, base_frames
 H = pd.Timedelta(hours=1)
 D = pd.Timedelta(days=1)
 # A month start, a mid-month day and the fixture's own as_of: the windows of the usage day
-# blocks (32 days each) start at different offsets from each.
+# blocks (`features.windows.BLOCK_DAYS` each) start at different offsets from each.
 AS_OFS = (pd.Timestamp("2024-03-01"), pd.Timestamp("2024-04-17"), AS_OF)
 # After every planted row: the planted data must change features here, else the test is blind.
 SENTINEL = AS_OF + 10 * D
