@@ -62,6 +62,31 @@ def worker_processes(server: Server) -> list:
     return sorted(found, key=lambda p: p.pid)
 
 
+def tracked_worker_pids(server: Server) -> list[int]:
+    """The pids the server's readiness watches, by worker index: each worker's own record in
+    the state folder `retain serve` shares with its workers (`serving._drain.SharedState`).
+
+    A victim taken from here is the process whose death `/readyz` must notice; one picked by
+    its command line may be a process the readiness does not track.
+    """
+    import json
+
+    import psutil
+
+    for process in worker_processes(server):
+        try:
+            settings = json.loads(process.environ().get("RETAIN_SERVING_CONFIG", "{}"))
+        except psutil.Error:
+            continue
+        if settings.get("state_dir"):
+            folder = Path(settings["state_dir"])
+            break
+    else:
+        raise AssertionError("no worker of the server names a state folder")
+    records = sorted(folder.glob("worker-*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    return [int(json.loads(path.read_text())["pid"]) for path in records]
+
+
 def wait_ready(server: Server, timeout: float = 90) -> None:
     import httpx
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from retain.cli import app
 from retain.config import Config
 from retain.errors import RetainError
-from tests.serving._server import running_server, worker_processes
+from tests.serving._server import running_server, tracked_worker_pids
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,11 @@ def server(registry: dict):
 
 
 def _kill_a_worker_and_wait(server, done) -> list[int]:
-    """SIGKILL one worker; collect /readyz codes until `done(codes)` (or for 180 s)."""
-    victim = worker_processes(server)[0]
+    """SIGKILL the first worker the readiness tracks; collect /readyz codes until
+    `done(codes)` (or for 180 s)."""
+    import psutil
+
+    victim = psutil.Process(tracked_worker_pids(server)[0])
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     codes: list[int] = []
