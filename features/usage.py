@@ -32,6 +32,7 @@ from features.windows import (
     days_between,
     flag,
     in_window,
+    is_finite,
     latest_via_months,
     materialize,
     ratio,
@@ -52,9 +53,8 @@ _X_SUM_SQUARES = sum(x * x for x in _X_CENTERED)
 
 
 def _finite(value: ir.FloatingValue) -> ir.FloatingValue:
-    """The value when finite, else NULL: `x - x` is 0 only for a finite x (NaN and infinities
-    give NaN, which equals nothing but itself on Spark and nothing at all on DuckDB)."""
-    return ibis.ifelse((value - value) == real(0.0), value, ibis.null("float64"))
+    """The value when finite, else NULL (a NaN or infinite count is missing)."""
+    return ibis.ifelse(is_finite(value), value, ibis.null("float64"))
 
 
 def _account_days(usage: ir.Table, key_events: tuple[str, ...]) -> ir.Table:

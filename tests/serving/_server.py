@@ -73,18 +73,24 @@ def tracked_worker_pids(server: Server) -> list[int]:
 
     import psutil
 
-    for process in worker_processes(server):
+    from serving._drain import SharedState
+    from serving.api import SETTINGS_ENV
+
+    workers = worker_processes(server)
+    for process in workers:
         try:
-            settings = json.loads(process.environ().get("RETAIN_SERVING_CONFIG", "{}"))
+            settings = json.loads(process.environ().get(SETTINGS_ENV) or "{}")
         except psutil.Error:
             continue
         if settings.get("state_dir"):
-            folder = Path(settings["state_dir"])
+            state = SharedState(Path(settings["state_dir"]), len(workers))
             break
     else:
         raise AssertionError("no worker of the server names a state folder")
-    records = sorted(folder.glob("worker-*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    return [int(json.loads(path.read_text())["pid"]) for path in records]
+    return [
+        int(json.loads(state.worker_file(index).read_text())["pid"])
+        for index in range(1, state.workers + 1)
+    ]
 
 
 def wait_ready(server: Server, timeout: float = 90) -> None:
